@@ -1,0 +1,3 @@
+from seriesdata.cli import main
+
+main()

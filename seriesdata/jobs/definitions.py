@@ -1,0 +1,66 @@
+"""The jobs of SPEC §2: their `job_logs` names, what they select, and how they count what remains."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from seriesdata.storage import catalogue
+from seriesdata.storage.catalogue import EPISODES, SERIES, Entity, Item
+
+
+@dataclass(frozen=True)
+class JobDef:
+    job_class: str  # the run row's job_class
+    item_class: str  # each item row's job_class
+    entity: Entity
+    default_limit: int
+    # (now, retry_failed) -> chunks of candidates, in the order the job takes them
+    select: Callable[[datetime, bool], Iterator[list[Item]]]
+    # now -> (remaining, deferred)
+    counts: Callable[[datetime], tuple[int, int]]
+
+
+def _import_missing(job_class: str, item_class: str, entity: Entity, limit: int) -> JobDef:
+    return JobDef(
+        job_class,
+        item_class,
+        entity,
+        limit,
+        select=lambda now, retry_failed: catalogue.missing_items(entity, now, retry_failed),
+        counts=lambda now: catalogue.missing_counts(entity, now),
+    )
+
+
+IMPORT_MISSING = {
+    "series": _import_missing("ImportMissingSeriesDataJob", "SeriesDataJob", SERIES, 0),
+    "episodes": _import_missing("ImportMissingEpisodesDataJob", "EpisodeDataJob", EPISODES, 100),
+}
+
+
+def only(job: JobDef, tvdb_ids: list[int]) -> JobDef:
+    """The same job restricted to the given series (what `add --import` runs right after adding)."""
+    from dataclasses import replace
+
+    def select(now: datetime, retry_failed: bool) -> Iterator[list[Item]]:
+        items = catalogue.items_by_tvdb_id(job.entity, tvdb_ids)
+        yield [item for item in items if item.id in _missing_ids(job.entity, items)]
+
+    def counts(now: datetime) -> tuple[int, int]:
+        return job.counts(now)
+
+    return replace(job, select=select, counts=counts, default_limit=0)
+
+
+def _missing_ids(entity: Entity, items: list[Item]) -> set[int]:
+    from seriesdata.storage.models import db
+
+    if not items:
+        return set()
+    marks = ",".join("?" * len(items))
+    rows = db.execute_sql(
+        f"SELECT id FROM {entity.table} WHERE id IN ({marks}) AND data_last_updated_at IS NULL",
+        [item.id for item in items],
+    ).fetchall()
+    return {row[0] for row in rows}

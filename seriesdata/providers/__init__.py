@@ -1,0 +1,48 @@
+"""Build the configured provider. Jobs receive a `Provider` and never learn which API it talks to."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from seriesdata.config import Settings
+from seriesdata.providers.base import Provider
+
+
+def make_provider(
+    settings: Settings,
+    db_path: Path | None,
+    stop: threading.Event | None = None,
+    include_specials: bool = False,
+) -> Provider:
+    """The provider for `settings.resolved_provider`, sharing one HTTP client and one rate limiter."""
+    from seriesdata.providers.http import Api, RetryPolicy, make_client
+    from seriesdata.ratelimit import RateLimiter
+    from seriesdata.redact import Redactor
+
+    name = settings.resolved_provider
+    url = settings.tvdb_url if name == "tvdb" else settings.tvmaze_url
+    limit = settings.tvdb_rate_limit if name == "tvdb" else settings.tvmaze_rate_limit
+    api = Api(
+        make_client(url, settings.timeout),
+        RateLimiter(name, limit, db_path),
+        RetryPolicy(attempts=settings.retries, backoff=settings.backoff),
+        stop=stop,
+        redact=Redactor(settings.secrets()),
+    )
+    if name == "tvdb":
+        from seriesdata.providers.tvdb import TokenStore, TvdbProvider
+        from seriesdata.storage.state import ProviderStateStore, StoredToken
+
+        tokens = StoredToken(ProviderStateStore(db_path, "tvdb")) if db_path else TokenStore()
+        return TvdbProvider(api, settings.tvdb_api_key, settings.tvdb_pin, settings.languages, tokens=tokens)
+    from seriesdata.providers.tvmaze import TvmazeProvider
+
+    return TvmazeProvider(api, settings.languages, include_specials=include_specials)
+
+
+def close_provider(provider: Provider) -> None:
+    api = getattr(provider, "api", None)
+    if api is not None:
+        api.client.close()
+        api.limiter.close()

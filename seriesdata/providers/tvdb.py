@@ -1,0 +1,315 @@
+"""TheTVDB API v4 (`../shared/api/TVDB_V4.md`).
+
+Requests per import, with L = configured languages other than the series' original language:
+  series          1 (`/series/{id}/extended?meta=translations`) + one per 500 episodes
+  one episode     1 (`/episodes/{id}/extended?meta=translations`), +1 when only season/number is known
+  episode list    (1 + L) per 500 episodes, to fill many episodes of one series at once
+The bearer token is kept in the database and reused across runs until it is refused; then we log in
+again, once.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+from seriesdata.errors import AuthError, ItemError, NotFound
+from seriesdata.providers.base import (
+    EpisodeRecord,
+    EpisodeRef,
+    SeriesRecord,
+    SeriesRef,
+    Translations,
+    expect,
+    optional_date,
+    optional_int,
+    pick_text,
+)
+from seriesdata.providers.http import Api
+
+ARTWORK_BASE = "https://artworks.thetvdb.com"
+PAGE_SIZE = 500
+MAX_PAGES = 100  # 50,000 episodes: more means the API is looping on us
+
+
+class TokenStore:
+    """Where the token lives between runs (the database's `provider_state`); in memory by default."""
+
+    def __init__(self) -> None:
+        self.token: str | None = None
+
+    def load(self) -> str | None:
+        return self.token
+
+    def save(self, token: str | None) -> None:
+        self.token = token
+
+
+class TvdbProvider:
+    name = "tvdb"
+
+    def __init__(
+        self,
+        api: Api,
+        api_key: str | None,
+        pin: str | None = None,
+        languages: Sequence[str] = ("eng",),
+        tokens: TokenStore | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.api = api
+        self._api_key = api_key
+        self._pin = pin
+        self.languages = tuple(languages)
+        self.tokens = tokens or TokenStore()
+        self.clock = clock
+        self._token: str | None = None
+        self._login_lock = threading.Lock()
+
+    @property
+    def requests(self) -> int:
+        return self.api.requests
+
+    # --- the protocol ---------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Make sure we hold a usable token before any item is tried (a refused key aborts here)."""
+        self._current_token()
+
+    def fetch_series(self, ref: SeriesRef) -> SeriesRecord:
+        data = self._data(f"series/{ref.tvdb_id}/extended", {"meta": "translations", "short": "true"}, dict)
+        translations = self._translations(expect(data, "translations", dict) or {})
+        original = expect(data, "originalLanguage", str)
+        status = expect(data, "status", dict) or {}
+        record = SeriesRecord(
+            tvdb_id=ref.tvdb_id,
+            name=self._text(translations, "name", original, expect(data, "name", str)),
+            overview=self._text(translations, "overview", original, expect(data, "overview", str)),
+            status=expect(status, "name", str),
+            first_aired=optional_date(data.get("firstAired")),
+            year=optional_int(data.get("year")),
+            original_language=original,
+            image_url=absolute_image(expect(data, "image", str)),
+            translations=self._keep(translations),
+        )
+        record.episodes = [episode for page in self._list_pages(ref.tvdb_id) for episode in page]
+        return record
+
+    def fetch_episode(self, ref: EpisodeRef) -> EpisodeRecord:
+        episode_id = ref.tvdb_id
+        if episode_id is None:
+            episode_id = self._find_episode_id(ref)
+        data = self._data(f"episodes/{episode_id}/extended", {"meta": "translations"}, dict)
+        translations = self._translations(expect(data, "translations", dict) or {})
+        original = ref.series.original_language
+        record = episode_record(data)
+        record.name = self._text(translations, "name", original, record.name)
+        record.overview = self._text(translations, "overview", original, record.overview)
+        record.translations = self._keep(translations)
+        return record
+
+    def fetch_episodes(self, ref: SeriesRef) -> list[EpisodeRecord]:
+        original = ref.original_language
+        episodes: dict[int, EpisodeRecord] = {}
+        for page, series in self._list_pages_with_series(ref.tvdb_id):
+            original = original or expect(series, "originalLanguage", str)
+            for episode in page:
+                if episode.tvdb_id is not None:
+                    episodes[episode.tvdb_id] = episode
+        translations: dict[int, Translations] = {}
+        for lang in self.languages:
+            if lang == original:
+                continue
+            for item in self._translated_list(ref.tvdb_id, lang):
+                episode_id = expect(item, "id", int)
+                text = {
+                    "name": expect(item, "name", str),
+                    "overview": expect(item, "overview", str),
+                }
+                translations.setdefault(episode_id, {})[lang] = text
+        for episode_id, episode in episodes.items():
+            found = translations.get(episode_id, {})
+            if original in self.languages:
+                found[original] = {"name": episode.name, "overview": episode.overview}
+            episode.name = self._text(found, "name", original, episode.name)
+            episode.overview = self._text(found, "overview", original, episode.overview)
+            episode.translations = self._keep(found)
+        return list(episodes.values())
+
+    def episode_list_cost(self, ref: SeriesRef, episodes: int) -> int:
+        """Requests `fetch_episodes` will send for a series with about `episodes` episodes."""
+        pages = max(1, math.ceil(episodes / PAGE_SIZE))
+        languages = [lang for lang in self.languages if lang != ref.original_language]
+        return pages * (1 + len(languages))
+
+    # --- reading -----------------------------------------------------------------------------------
+
+    def _list_pages(self, series_id: int) -> Iterator[list[EpisodeRecord]]:
+        for page, _series in self._list_pages_with_series(series_id):
+            yield page
+
+    def _list_pages_with_series(self, series_id: int) -> Iterator[tuple[list[EpisodeRecord], dict[str, Any]]]:
+        for body in self._pages(f"series/{series_id}/episodes/default"):
+            data = expect(body, "data", dict, nullable=False)
+            series = expect(data, "series", dict) or {}
+            items = expect(data, "episodes", list) or []
+            yield [episode_record(item) for item in items], series
+
+    def _translated_list(self, series_id: int, lang: str) -> Iterator[dict[str, Any]]:
+        for body in self._pages(f"series/{series_id}/episodes/default/{lang}"):
+            data = expect(body, "data", dict, nullable=False)
+            for item in expect(data, "episodes", list) or []:
+                yield expect({"item": item}, "item", dict, nullable=False)
+
+    def _pages(self, path: str) -> Iterator[dict[str, Any]]:
+        """Every page of a paginated list: until `links.next` is null or a page comes back empty."""
+        for page in range(MAX_PAGES):
+            body = self._get(path, {"page": page})
+            yield body
+            data = body.get("data")
+            episodes = data.get("episodes") if isinstance(data, dict) else data
+            links = body.get("links") if isinstance(body.get("links"), dict) else {}
+            if not links.get("next") or not episodes:
+                return
+        raise ItemError(f"{path} returned more than {MAX_PAGES} pages")
+
+    def _find_episode_id(self, ref: EpisodeRef) -> int:
+        if ref.season_number is None or ref.number is None:
+            raise ItemError("episode has neither a TheTVDB id nor a season and number")
+        data = self._data(
+            f"series/{ref.series.tvdb_id}/episodes/default",
+            {"season": ref.season_number, "episodeNumber": ref.number},
+            dict,
+        )
+        for item in expect(data, "episodes", list) or []:
+            record = episode_record(item)
+            if (record.season_number, record.number) == (ref.season_number, ref.number):
+                if record.tvdb_id is not None:
+                    return record.tvdb_id
+        raise NotFound(
+            f"not found upstream: series {ref.series.tvdb_id} has no episode "
+            f"S{ref.season_number:02d}E{ref.number:02d}"
+        )
+
+    def _data(self, path: str, params: dict[str, Any] | None, kind: type) -> Any:
+        return expect(self._get(path, params), "data", kind, nullable=False)
+
+    def _get(self, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        token = self._current_token()
+        try:
+            body = self.api.get_json(path, params, headers={"Authorization": f"Bearer {token}"})
+        except AuthError:
+            token = self._login(refused=token)
+            body = self.api.get_json(path, params, headers={"Authorization": f"Bearer {token}"})
+        if not isinstance(body, dict) or body.get("status") != "success":
+            raise ItemError(f"unexpected response from {path}: not a success envelope")
+        return body
+
+    # --- text ------------------------------------------------------------------------------------
+
+    def _translations(self, block: dict[str, Any]) -> Translations:
+        found: Translations = {}
+        for key, field in (("nameTranslations", "name"), ("overviewTranslations", "overview")):
+            for item in expect(block, key, list) or []:
+                if not isinstance(item, dict) or item.get("isAlias"):
+                    continue
+                lang, text = item.get("language"), item.get(field)
+                if isinstance(lang, str) and isinstance(text, str) and text:
+                    found.setdefault(lang, {})[field] = text
+        return found
+
+    def _text(
+        self, translations: Translations, key: str, original: str | None, text: str | None
+    ) -> str | None:
+        """Configured languages first, then the original-language text, then English, then any."""
+        if original and original in translations and not text:
+            text = translations[original].get(key)
+        chosen = pick_text(translations, key, self.languages, text)
+        if chosen:
+            return chosen
+        for lang in ("eng", *translations):
+            if translations.get(lang, {}).get(key):
+                return translations[lang][key]
+        return None
+
+    def _keep(self, translations: Translations) -> Translations:
+        return {lang: translations[lang] for lang in self.languages if lang in translations}
+
+    # --- authentication --------------------------------------------------------------------------
+
+    def _current_token(self) -> str:
+        if self._token:
+            return self._token
+        with self._login_lock:
+            if not self._token:
+                stored = self.tokens.load()
+                self._token = stored if stored and not token_expired(stored, self.clock()) else None
+            if self._token:
+                return self._token
+        return self._login(refused=None)
+
+    def _login(self, refused: str | None) -> str:
+        """Log in once, however many threads found the token refused at the same time."""
+        with self._login_lock:
+            if self._token and self._token != refused:
+                return self._token  # another thread already logged in again
+            if not self._api_key:
+                raise AuthError(
+                    "no TheTVDB API key configured: set SERIESDATA_TVDB_API_KEY or use --provider tvmaze"
+                )
+            body: dict[str, Any] = {"apikey": self._api_key}
+            if self._pin:
+                body["pin"] = self._pin
+            try:
+                response = self.api.send("POST", "login", json=body)
+            except AuthError:
+                self.tokens.save(None)
+                raise AuthError("TheTVDB refused the API key (HTTP 401 at login)") from None
+            except ItemError:
+                raise AuthError(
+                    "TheTVDB rejected the login (HTTP 4xx): check the API key, and set "
+                    "SERIESDATA_TVDB_PIN if your key needs a subscriber PIN"
+                ) from None
+            data = expect(self.api.decode(response), "data", dict, nullable=False)
+            token = expect(data, "token", str, nullable=False)
+            self._token = token
+            self.tokens.save(token)
+            return token
+
+
+def token_expired(token: str, now: float) -> bool:
+    """A JWT whose `exp` is less than an hour away counts as expired; an unreadable one does not."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return float(claims["exp"]) < now + 3600
+    except (IndexError, ValueError, KeyError, TypeError):
+        return False
+
+
+def absolute_image(path: str | None) -> str | None:
+    """TheTVDB sometimes serves artwork as `/banners/...`; we always store absolute URLs."""
+    if not path:
+        return None
+    if path.startswith(("http://", "https://")):
+        return path
+    return f"{ARTWORK_BASE}/{path.lstrip('/')}"
+
+
+def episode_record(data: Any) -> EpisodeRecord:
+    """An EpisodeBaseRecord (from a list or `/episodes/{id}`) in the original language."""
+    return EpisodeRecord(
+        tvdb_id=expect(data, "id", int, nullable=False),
+        season_number=expect(data, "seasonNumber", int),
+        number=expect(data, "number", int),
+        name=expect(data, "name", str),
+        overview=expect(data, "overview", str),
+        aired=optional_date(data.get("aired")),
+        runtime=optional_int(data.get("runtime")),
+        image_url=absolute_image(expect(data, "image", str)),
+    )

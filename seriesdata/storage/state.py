@@ -1,0 +1,58 @@
+"""Small per-provider values kept in the database (`provider_state`): the TheTVDB token, feed watermarks.
+
+Callers may be worker threads, so each call opens its own short connection instead of borrowing the
+writer's; these calls are rare (once per run, or once per refused token).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+
+class ProviderStateStore:
+    def __init__(self, db_path: Path, provider: str) -> None:
+        self.db_path = db_path
+        self.provider = provider
+
+    def get(self, key: str) -> str | None:
+        with self._connect() as conn:
+            row = conn.execute(
+                "SELECT value FROM provider_state WHERE provider = ? AND key = ?",
+                (self.provider, key),
+            ).fetchone()
+        return row[0] if row else None
+
+    def set(self, key: str, value: str | None) -> None:
+        conn = self._connect()
+        try:
+            with conn:
+                if value is None:
+                    conn.execute(
+                        "DELETE FROM provider_state WHERE provider = ? AND key = ?",
+                        (self.provider, key),
+                    )
+                else:
+                    conn.execute(
+                        "INSERT INTO provider_state (provider, key, value) VALUES (?, ?, ?)"
+                        " ON CONFLICT (provider, key) DO UPDATE SET value = excluded.value",
+                        (self.provider, key, value),
+                    )
+        finally:
+            conn.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        return sqlite3.connect(self.db_path, timeout=30)
+
+
+class StoredToken:
+    """A TokenStore for TvdbProvider backed by `provider_state` (key `token`)."""
+
+    def __init__(self, store: ProviderStateStore) -> None:
+        self.store = store
+
+    def load(self) -> str | None:
+        return self.store.get("token")
+
+    def save(self, token: str | None) -> None:
+        self.store.set("token", token)
