@@ -59,6 +59,10 @@ class ProviderUnavailable(ProviderError):
     """Timeouts, connection errors, 5xx or 429 that outlasted every retry."""
 
 
+class FeedGap(ProviderError):
+    """The change feed cannot reach back as far as asked (TheTVDB: about 90 days, TVmaze: a month)."""
+
+
 class ItemError(ProviderError):
     """This one item cannot be imported: a malformed or unexpected response, a 4xx other than 404."""
 

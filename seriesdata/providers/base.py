@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from seriesdata.errors import ItemError
@@ -76,18 +76,17 @@ class SeriesRecord:
 
 @dataclass(slots=True)
 class Changes:
-    """What a provider's change feed says happened since a point in time.
+    """What a provider's change feed says happened upstream since a point in time (UTC, naive).
 
-    `series` holds TheTVDB ids of changed series (for TVmaze: TVmaze show ids in `tvmaze_series`),
-    `deleted_*` those deleted upstream, `until` the watermark to store once the read completed.
+    `key` names the `series` column the ids are in: TheTVDB's feed speaks of TheTVDB ids (`tvdb_id`),
+    TVmaze's of its own show ids (`tvmaze_id`). `changed` maps a series to its latest change, `deleted`
+    to when it was deleted upstream. `requests` is what reading the feed cost.
     """
 
-    until: datetime
-    series: set[int] = field(default_factory=set)
-    tvmaze_series: set[int] = field(default_factory=set)
-    deleted_series: set[int] = field(default_factory=set)
-    deleted_episodes: set[int] = field(default_factory=set)
-    changed_at: dict[int, datetime] = field(default_factory=dict)
+    key: str
+    changed: dict[int, datetime] = field(default_factory=dict)
+    deleted: dict[int, datetime] = field(default_factory=dict)
+    requests: int = 0
 
 
 class Provider(Protocol):
@@ -112,6 +111,34 @@ class Provider(Protocol):
     def requests(self) -> int:
         """HTTP requests sent so far (retries included)."""
         ...
+
+
+class ChangeFeed(Protocol):
+    """Optional: a provider that can say which series changed upstream since a point in time."""
+
+    # How far back `changes_since` may reach; older points cannot be covered by the feed.
+    feed_reach: timedelta
+
+    def changes_since(self, since: datetime, now: datetime) -> Changes:
+        """Every change since `since`, reading the whole feed (all pages) or raising.
+
+        Raises FeedGap when `since` is older than the feed reaches, ProviderError when the read fails.
+        """
+        ...
+
+
+def has_feed(provider: object) -> bool:
+    return callable(getattr(provider, "changes_since", None))
+
+
+def epoch(moment: datetime) -> int:
+    """Unix seconds of a naive UTC datetime."""
+    return int(moment.replace(tzinfo=UTC).timestamp())
+
+
+def from_epoch(seconds: float) -> datetime:
+    """A naive UTC datetime (whole seconds) from Unix seconds."""
+    return datetime.fromtimestamp(int(seconds), UTC).replace(tzinfo=None)
 
 
 # --- helpers shared by the providers ---------------------------------------------------------------

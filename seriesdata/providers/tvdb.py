@@ -4,6 +4,7 @@ Requests per import, with L = configured languages other than the series' origin
   series          1 (`/series/{id}/extended?meta=translations`) + one per 500 episodes
   one episode     1 (`/episodes/{id}/extended?meta=translations`), +1 when only season/number is known
   episode list    (1 + L) per 500 episodes, to fill many episodes of one series at once
+  change feed     1 per 500 `series` events site-wide since the last read (`/updates`)
 The bearer token is kept in the database and reused across runs until it is refused; then we log in
 again, once.
 """
@@ -16,16 +17,20 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from seriesdata.errors import AuthError, ItemError, NotFound
+from seriesdata.errors import AuthError, FeedGap, ItemError, NotFound
 from seriesdata.providers.base import (
+    Changes,
     EpisodeRecord,
     EpisodeRef,
     SeriesRecord,
     SeriesRef,
     Translations,
+    epoch,
     expect,
+    from_epoch,
     optional_date,
     optional_int,
     pick_text,
@@ -35,6 +40,7 @@ from seriesdata.providers.http import Api
 ARTWORK_BASE = "https://artworks.thetvdb.com"
 PAGE_SIZE = 500
 MAX_PAGES = 100  # 50,000 episodes: more means the API is looping on us
+UPDATES_MAX_PAGES = 5000  # 2.5 million events: about 90 days of the whole site's edits
 
 
 class TokenStore:
@@ -141,6 +147,35 @@ class TvdbProvider:
             episode.translations = self._keep(found)
         return list(episodes.values())
 
+    # --- the change feed ---------------------------------------------------------------------------
+
+    feed_reach = timedelta(days=89)  # `since` older than about 90 days is refused with a 400
+
+    def changes_since(self, since: datetime, now: datetime) -> Changes:
+        """`/updates?type=series` since `since`, every page: updates (and creates) and deletes.
+
+        An episode's edit also lands as a `series` event, so this one feed covers episodes too; episodes
+        deleted upstream are found by the 404 their refresh gets. Any failure, on any page, raises: a
+        partial read must never be taken for the whole.
+        """
+        if since < now - self.feed_reach:
+            raise FeedGap(f"TheTVDB's change feed reaches back {self.feed_reach.days} days, not to {since}")
+        before = self.requests
+        changes = Changes(key="tvdb_id")
+        params = {"since": epoch(since), "type": "series"}
+        latest: dict[int, tuple[int, str]] = {}
+        for body in self._pages("updates", params, max_pages=UPDATES_MAX_PAGES):
+            for event in expect(body, "data", list) or []:
+                record_id = expect(event, "recordId", int, nullable=False)
+                stamp = expect(event, "timeStamp", int, nullable=False)
+                method = expect(event, "method", str) or ""
+                if record_id not in latest or stamp >= latest[record_id][0]:
+                    latest[record_id] = (stamp, method)
+        for record_id, (stamp, method) in latest.items():
+            (changes.deleted if method == "delete" else changes.changed)[record_id] = from_epoch(stamp)
+        changes.requests = self.requests - before
+        return changes
+
     def episode_list_cost(self, ref: SeriesRef, episodes: int) -> int:
         """Requests `fetch_episodes` will send for a series with about `episodes` episodes."""
         pages = max(1, math.ceil(episodes / PAGE_SIZE))
@@ -166,17 +201,19 @@ class TvdbProvider:
             for item in expect(data, "episodes", list) or []:
                 yield expect({"item": item}, "item", dict, nullable=False)
 
-    def _pages(self, path: str) -> Iterator[dict[str, Any]]:
+    def _pages(
+        self, path: str, params: dict[str, Any] | None = None, max_pages: int = MAX_PAGES
+    ) -> Iterator[dict[str, Any]]:
         """Every page of a paginated list: until `links.next` is null or a page comes back empty."""
-        for page in range(MAX_PAGES):
-            body = self._get(path, {"page": page})
+        for page in range(max_pages):
+            body = self._get(path, {**(params or {}), "page": page})
             yield body
             data = body.get("data")
             episodes = data.get("episodes") if isinstance(data, dict) else data
             links = body.get("links") if isinstance(body.get("links"), dict) else {}
             if not links.get("next") or not episodes:
                 return
-        raise ItemError(f"{path} returned more than {MAX_PAGES} pages")
+        raise ItemError(f"{path} returned more than {max_pages} pages")
 
     def _find_episode_id(self, ref: EpisodeRef) -> int:
         if ref.season_number is None or ref.number is None:

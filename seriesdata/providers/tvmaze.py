@@ -12,18 +12,21 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
 
 import httpx
 
-from seriesdata.errors import ItemError, NotFound
+from seriesdata.errors import FeedGap, ItemError, NotFound
 from seriesdata.providers.base import (
+    Changes,
     EpisodeRecord,
     EpisodeRef,
     SeriesRecord,
     SeriesRef,
     expect,
+    from_epoch,
     optional_date,
     optional_int,
 )
@@ -118,6 +121,16 @@ LANGUAGE_CODES: dict[str, str] = {
 }
 
 _SHOW_PATH = re.compile(r"/shows/(\d+)/?$")
+UPDATE_WINDOWS = {"day": timedelta(days=1), "week": timedelta(days=7), "month": timedelta(days=30)}
+FEED_MARGIN = timedelta(hours=1)
+
+
+def feed_window(gap: timedelta) -> str | None:
+    """The smallest `/updates/shows` window that covers `gap` with a margin; None past a month."""
+    for name, window in UPDATE_WINDOWS.items():
+        if gap + FEED_MARGIN <= window:
+            return name
+    return None
 
 
 class TvmazeProvider:
@@ -167,6 +180,33 @@ class TvmazeProvider:
                 ) from None
             return episode_record(data)
         raise ItemError("TVmaze cannot find an episode without its TVmaze id or season and number")
+
+    # --- the change feed ---------------------------------------------------------------------------
+
+    # `since=day|week|month`; the margin allows for clock skew and TVmaze's hour-long edge cache.
+    feed_reach = UPDATE_WINDOWS["month"] - FEED_MARGIN
+
+    def changes_since(self, since: datetime, now: datetime) -> Changes:
+        """`/updates/shows` over the smallest window that reaches back to `since`: one request.
+
+        The answer maps each show updated in the window to its last update; an episode's edit counts as
+        its show's. TVmaze has no deletes in this feed: a show gone upstream is found by its 404.
+        """
+        window = feed_window(now - since)
+        if window is None:
+            raise FeedGap(f"TVmaze's change feed reaches back a month, not to {since}")
+        before = self.requests
+        data = self._get("updates/shows", {"since": window})
+        if not isinstance(data, dict):
+            raise ItemError(
+                f"unexpected response from updates/shows: expected an object, got {type(data).__name__}"
+            )
+        changes = Changes(key="tvmaze_id")
+        for show_id, stamp in data.items():
+            if str(show_id).isdigit() and isinstance(stamp, int) and not isinstance(stamp, bool):
+                changes.changed[int(show_id)] = from_epoch(stamp)
+        changes.requests = self.requests - before
+        return changes
 
     # --- requests --------------------------------------------------------------------------------
 

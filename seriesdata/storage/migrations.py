@@ -94,7 +94,24 @@ def m001_initial(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_initial]
+def m002_upstream_changes(conn: sqlite3.Connection) -> None:
+    """`check-updates`: when a change feed last said a series changed upstream (UTC text).
+
+    An item is refreshed when its series changed at or after its own `data_last_updated_at`; the stale
+    scan walks `*_updated` in data order and needs this column only for the rows it meets.
+    """
+    execute_script(
+        conn,
+        """
+        ALTER TABLE series ADD COLUMN upstream_changed_at TEXT;
+        CREATE INDEX series_removed ON series (removed_upstream_at) WHERE removed_upstream_at IS NOT NULL;
+        CREATE INDEX episodes_removed ON episodes (removed_upstream_at)
+            WHERE removed_upstream_at IS NOT NULL;
+        """,
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_upstream_changes]
 
 
 def execute_script(conn: sqlite3.Connection, script: str) -> None:

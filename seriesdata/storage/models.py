@@ -69,6 +69,7 @@ class Series(ItemState):
     year = IntegerField(null=True)
     original_language = TextField(null=True)
     image_url = TextField(null=True)
+    upstream_changed_at = Timestamp(null=True)  # m002: the latest change a feed reported
 
     class Meta:
         table_name = "series"
