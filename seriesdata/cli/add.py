@@ -78,8 +78,9 @@ def add_series(
         )
     if import_now and added:
         from seriesdata.cli.jobs import run_job
+        from seriesdata.jobs.definitions import IMPORT_MISSING, only
 
-        run_job(ctx, "series", only_tvdb_ids=added)
+        run_job(ctx, only(IMPORT_MISSING["series"], added))
 
 
 @app.command("episode")

@@ -141,10 +141,11 @@ def init(
 
 
 def _register() -> None:
-    from seriesdata.cli import add, jobs
+    from seriesdata.cli import add, jobs, updates
 
     app.add_typer(add.app, name="add")
     app.command("import-missing")(jobs.import_missing)
+    app.command("check-updates")(updates.check_updates)
 
 
 _register()

@@ -1,4 +1,4 @@
-"""`import-missing series|episodes`: options in, Runner out, summary or JSON printed."""
+"""`import-missing` and `check-updates`: options in, Runner out, summary or JSON printed."""
 
 from __future__ import annotations
 
@@ -6,12 +6,15 @@ import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from seriesdata.cli.state import JsonOption, QuietOption, VerboseOption, get_state
 from seriesdata.errors import ConfigError
+
+if TYPE_CHECKING:
+    from seriesdata.jobs.definitions import JobDef
 
 
 class EntityName(StrEnum):
@@ -63,9 +66,11 @@ def import_missing(
 
     Example: seriesdata import-missing episodes --limit 100 --json
     """
+    from seriesdata.jobs.definitions import IMPORT_MISSING
+
     get_state(ctx).merge(json_mode, quiet, verbose)
     run_job(
-        ctx, entity.value, limit=limit, workers=workers, dry_run=dry_run,
+        ctx, IMPORT_MISSING[entity.value], limit=limit, workers=workers, dry_run=dry_run,
         retry_failed=retry_failed, until_done=until_done, delay=delay, max_duration=max_duration,
         wait=wait, include_specials=include_specials,
     )  # fmt: skip
@@ -73,7 +78,7 @@ def import_missing(
 
 def run_job(
     ctx: typer.Context,
-    entity: str,
+    job: JobDef,
     *,
     limit: int | None = None,
     workers: int | None = None,
@@ -84,10 +89,9 @@ def run_job(
     max_duration: float | None = None,
     wait: float | None = None,
     include_specials: bool = False,
-    only_tvdb_ids: list[int] | None = None,
 ) -> None:
-    """Run an import job and print its results; exits with the SPEC §3 code of the worst run."""
-    from seriesdata.jobs.definitions import IMPORT_MISSING, only
+    """Run a job (import-missing, check-updates) and print its results; exits with the SPEC §3 code
+    of the worst run."""
     from seriesdata.jobs.runner import Runner, RunOptions
     from seriesdata.providers import make_provider
 
@@ -96,9 +100,6 @@ def run_job(
     settings = state.settings()
     check_credentials(settings)
     db_path = state.open_db()
-    job = IMPORT_MISSING[entity]
-    if only_tvdb_ids is not None:
-        job = only(job, only_tvdb_ids)
     options = RunOptions(
         limit=job.default_limit if limit is None else limit,
         workers=workers or settings.workers,
@@ -130,6 +131,9 @@ def check_credentials(settings: Any) -> None:
 
 
 def report(output: Any, result: Any) -> None:
+    fallback = result.context.get("fallback_reason")
+    if fallback:  # on stderr even with --json or --quiet: cron should mail it
+        output.warn(fallback)
     if output.json_mode:
         output.json(result.as_json())
         return

@@ -33,11 +33,11 @@ from seriesdata.errors import (
     ProviderError,
     ProviderUnavailable,
 )
-from seriesdata.jobs.definitions import JobDef
+from seriesdata.jobs.definitions import JobDef, Notes
 from seriesdata.jobs.lock import JobLock
 from seriesdata.jobs.work import Outcome, Planner, Unit, fetch
 from seriesdata.providers.base import EpisodeRecord, Provider, SeriesRecord
-from seriesdata.storage import catalogue
+from seriesdata.storage import catalogue, updates
 from seriesdata.storage.catalogue import Item
 from seriesdata.storage.models import db, precise_now, utcnow
 
@@ -110,6 +110,7 @@ class Tally:
     imported: int = 0
     failed: int = 0
     not_found: int = 0
+    removed: int = 0  # refresh jobs: gone upstream (404), marked and kept
     coalesced: int = 0
     consecutive_outages: int = 0
     transient: list[tuple[Item, str]] = field(default_factory=list)
@@ -191,6 +192,18 @@ class Runner:
 
     def dry_run(self) -> RunResult:
         now = self.clock()
+        try:
+            record = self._prepare(now)
+            if record is None:
+                return self._dry_select(now, Notes())
+            with db.atomic() as transaction:  # what the preparation records is rolled back
+                result = self._dry_select(now, record())
+                transaction.rollback()
+            return result
+        finally:
+            self.close()
+
+    def _dry_select(self, now: datetime, notes: Notes) -> RunResult:
         remaining, deferred = self.job.counts(now)
         selectable = remaining + (deferred if self.options.retry_failed else 0)
         selected = min(self.options.limit, selectable) if self.options.limit else selectable
@@ -201,15 +214,27 @@ class Runner:
                 if len(items) >= selected:
                     break
             items = items[:selected]
+        if self.job.summarize is not None:
+            notes = notes.add(self.job.summarize(now))
         context = {
             "selected": selected,
             "remaining": remaining,
             "deferred": deferred,
             "limit": self.options.limit,
             "provider": self.provider_name,
+            **notes.context,
         }
-        message = f"Would import {selected} {self.job.entity.noun} ({remaining} remaining)"
+        tail = ", ".join([f"{remaining} remaining", *notes.counts])
+        message = f"Would {self.job.verb.removesuffix('ed')} {selected} {self.job.entity.noun} ({tail})"
+        if notes.remarks:
+            message += " — " + "; ".join(notes.remarks)
         return RunResult(self.job.job_class, "success", message, context, dry_run=True, items=items)
+
+    def _prepare(self, now: datetime) -> Callable[[], Notes] | None:
+        """The job's step before selection (check-updates reads the change feed), if it has one."""
+        if self.job.prepare is None:
+            return None
+        return self.job.prepare(self._get_provider(), now)
 
     # --- one run -------------------------------------------------------------------------------
 
@@ -217,6 +242,12 @@ class Runner:
         began = time.monotonic()
         now = self.clock()
         self._close_stale_runs()
+        requests_before = self._provider.requests if self._provider else 0
+        notes = Notes()
+        record = self._prepare(now)
+        if record is not None:
+            with db.atomic():
+                notes = record()
         remaining, deferred = self.job.counts(now)
         selectable = remaining + (deferred if self.options.retry_failed else 0)
         planned = min(self.options.limit, selectable) if self.options.limit else selectable
@@ -227,7 +258,6 @@ class Runner:
         }
         run_id = self._run_id = self._insert_run(base_context)
         tally = Tally()
-        requests_before = self._provider.requests if self._provider else 0
         self.progress.start(planned, f"{self.job.item_class} {self.job.entity.noun}")
         try:
             if planned:
@@ -237,6 +267,8 @@ class Runner:
         if not tally.outage:
             self._charge_transient(tally)
         remaining, deferred = self.job.counts(self.clock())
+        if self.job.summarize is not None:
+            notes = notes.add(self.job.summarize(self.clock()))
         requests = (self._provider.requests if self._provider else 0) - requests_before
         interrupted = self.signal_reason is not None
         reason = f"interrupted by {self.signal_reason}" if interrupted else tally.abort_reason
@@ -251,10 +283,13 @@ class Runner:
             "api_requests": requests,
             "not_found": tally.not_found,
             "coalesced": tally.coalesced,
+            **notes.context,
         }
+        if self.job.refresh:
+            context["removed_upstream"] = context.get("removed_upstream", 0) + tally.removed
         if reason:
             context["reason"] = reason
-        message = self._message(tally, remaining, deferred, reason)
+        message = self._message(tally, remaining, deferred, reason, notes)
         duration = time.monotonic() - began
         self._finish_run(run_id, status, message, context, duration, reason)
         return RunResult(
@@ -318,10 +353,14 @@ class Runner:
         now = self.clock()
         item, error = outcome.item, outcome.error
         tally.processed += 1
+        removed = self.job.refresh and isinstance(error, NotFound)
         with db.atomic():
             if error is None:
                 self._save(item, outcome.record)
-                log = ("success", f"Imported {item.label}", None)
+                log = ("success", f"{self.job.verb.capitalize()} {item.label}", None)
+            elif removed:
+                updates.mark_removed(self.job.entity, item, str(error), now)
+                log = ("failed", f"Removed upstream: {item.label} ({error}); its data is kept", str(error))
             else:
                 charge = isinstance(error, ItemError)
                 catalogue.record_failure(
@@ -331,8 +370,9 @@ class Runner:
                 log = ("failed", f"Failed {item.label}: {error}", str(error))
             self._insert_item_log(item, outcome, *log)
         self.progress.advance(error is None)
-        if error is None:
-            tally.imported += 1
+        if error is None or removed:
+            tally.imported += error is None
+            tally.removed += removed
             tally.coalesced += outcome.coalesced
             tally.consecutive_outages = 0
             return
@@ -417,7 +457,8 @@ class Runner:
             context["coalesced"] = True
         if outcome.error is not None:
             context["error_type"] = type(outcome.error).__name__
-            context["charged"] = isinstance(outcome.error, ItemError)
+            removed = self.job.refresh and isinstance(outcome.error, NotFound)
+            context["charged"] = isinstance(outcome.error, ItemError) and not removed
         db.execute_sql(
             "INSERT INTO job_logs (job_class, status, message, context, exception, loggable_type,"
             " loggable_id, created_at, finished_at, duration_seconds, run_id)"
@@ -457,11 +498,15 @@ class Runner:
             )
         return RunResult(self.job.job_class, "skipped", message, context, 0.0, cursor.lastrowid)
 
-    def _message(self, tally: Tally, remaining: int, deferred: int, reason: str | None) -> str:
-        noun = self.job.entity.noun
-        tail = f"{remaining} remaining" + (f", {deferred} deferred" if deferred else "")
-        text = f"{self.job.item_class} for {tally.imported} of {tally.processed} {noun} imported ({tail})"
-        return f"{text} — {reason}" if reason else text
+    def _message(self, tally: Tally, remaining: int, deferred: int, reason: str | None, notes: Notes) -> str:
+        noun, verb = self.job.entity.noun, self.job.verb
+        counts = [f"{remaining} remaining", *([f"{deferred} deferred"] if deferred else []), *notes.counts]
+        if tally.removed:
+            counts.append(f"{tally.removed} gone upstream")
+        done = f"{tally.imported} of {tally.processed} {noun} {verb}"
+        text = f"{self.job.item_class} for {done} ({', '.join(counts)})"
+        remarks = [*notes.remarks, *([reason] if reason else [])]
+        return f"{text} — {'; '.join(remarks)}" if remarks else text
 
     def _get_provider(self) -> Provider:
         if self._provider is None:
@@ -470,7 +515,7 @@ class Runner:
 
 
 def run_status(tally: Tally, reason: str | None) -> str:
-    if reason or (tally.processed and not tally.imported):
+    if reason or (tally.processed and not tally.imported and not tally.removed):
         return "failed"
     return "partial" if tally.failed else "success"
 
