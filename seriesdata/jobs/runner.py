@@ -354,6 +354,7 @@ class Runner:
         item, error = outcome.item, outcome.error
         tally.processed += 1
         removed = self.job.refresh and isinstance(error, NotFound)
+        log: tuple[str, str, str | None]  # status, message, exception
         with db.atomic():
             if error is None:
                 self._save(item, outcome.record)
