@@ -1,6 +1,6 @@
 """Requests a daily `check-updates` costs, measured against the fake APIs (run by hand, not by pytest).
 
-    python -m bench.check_updates [--series 2000] [--episodes 10] [--changed 10]
+    python -m tests.benchmarks.check_updates [--series 2000] [--episodes 10] [--changed 10]
 
 Imports a library into a temporary database, ages it by a day, changes a few series upstream (half by
 an edit of the series, half by an edit of one episode), then counts the requests each run sends.
