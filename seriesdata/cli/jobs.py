@@ -110,7 +110,8 @@ def run_job(
     )
     runner = Runner(
         job, options, db_path, settings.resolved_provider,
-        lambda stop: make_provider(settings, db_path, stop, include_specials),
+        # A dry run writes nothing: no rate-limit rows, no cached token (a feed read may still log in).
+        lambda stop: make_provider(settings, None if dry_run else db_path, stop, include_specials),
         progress=output.progress(),
     )  # fmt: skip
     exit_code = 0
