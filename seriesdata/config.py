@@ -46,6 +46,7 @@ class Settings:
     retries: int = 4  # tries per HTTP request, the first included
     backoff: float = 0.5  # seconds before the first retry; doubles each time
     sources: dict[str, str] = field(default_factory=dict)
+    config_file: Path | None = None  # the file that was looked for (it may not exist)
 
     @property
     def resolved_provider(self) -> str:
@@ -56,20 +57,25 @@ class Settings:
     def secrets(self) -> list[str]:
         return [value for value in (self.tvdb_api_key, self.tvdb_pin) if value]
 
+    def names(self) -> list[str]:
+        return [item.name for item in fields(self) if item.name not in ("sources", "config_file")]
+
+    def text(self, name: str) -> str:
+        """A setting as it would be written in the environment (secrets included: never print this)."""
+        value = getattr(self, name)
+        if isinstance(value, tuple):
+            return ",".join(value)
+        return "" if value is None else str(value)
+
     def shown(self) -> list[tuple[str, str, str]]:
         """(name, value, source) for `config show`, secrets redacted."""
         rows = []
-        for item in fields(self):
-            if item.name == "sources":
-                continue
-            value = getattr(self, item.name)
-            if item.name in SECRET_FIELDS:
-                text = "(set, hidden)" if value else "(not set)"
-            elif isinstance(value, tuple):
-                text = ",".join(value)
+        for name in self.names():
+            if name in SECRET_FIELDS:
+                text = "(set, hidden)" if getattr(self, name) else "(not set)"
             else:
-                text = str(value)
-            rows.append((item.name, text, self.sources.get(item.name, "default")))
+                text = self.text(name)
+            rows.append((name, text, self.sources.get(name, "default")))
         return rows
 
 
@@ -142,6 +148,7 @@ def load_settings(
     settings = Settings()
     explicit = config_file is not None or bool(env.get("SERIESDATA_CONFIG"))
     path = config_file or Path(env.get("SERIESDATA_CONFIG") or default_config_file())
+    settings.config_file = path
     layers: list[tuple[str, Mapping[str, Any]]] = [
         (f"config file {path}", _read_config(path, required=explicit)),
         ("environment", {k: env[env_name(k)] for k in PARSERS if env.get(env_name(k))}),

@@ -141,11 +141,16 @@ def init(
 
 
 def _register() -> None:
-    from seriesdata.cli import add, jobs, updates
+    from seriesdata.cli import add, config, cron, jobs, listing, logs, status, updates
 
     app.add_typer(add.app, name="add")
     app.command("import-missing")(jobs.import_missing)
     app.command("check-updates")(updates.check_updates)
+    app.command("status")(status.status)
+    app.command("list")(listing.list_rows)
+    app.add_typer(logs.app, name="logs")
+    app.command("cron")(cron.cron)
+    app.add_typer(config.app, name="config")
 
 
 _register()

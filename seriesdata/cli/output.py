@@ -7,13 +7,17 @@ errors, progress bars appear only on a terminal, and Rich honours NO_COLOR by it
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+PIPE_WIDTH = 240
 
 
 class Output:
@@ -22,6 +26,9 @@ class Output:
         self.quiet = quiet
         self.verbose = verbose
         self.out = Console(highlight=False, soft_wrap=True)
+        if not self.out.is_terminal and "COLUMNS" not in os.environ:
+            # Piped or redirected: tables keep their natural width instead of wrapping at 80 columns.
+            self.out = Console(highlight=False, soft_wrap=True, width=PIPE_WIDTH)
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
 
     def json(self, value: Any) -> None:
@@ -45,10 +52,25 @@ class Output:
         self.err.print(Text(f"error: {message}", style="bold red"))
 
     def table(self, columns: Sequence[str], rows: Iterable[Sequence[Any]], title: str | None = None) -> None:
-        table = Table(*columns, title=title, header_style="bold")
+        """A table on stdout (it is the command's output); cells are always literal text."""
+        if self.quiet:
+            return
+        table = Table(*columns, title=title, header_style="bold", title_justify="left")
         for row in rows:
             table.add_row(*(cell if isinstance(cell, Text) else Text(_cell(cell)) for cell in row))
         self.out.print(table)
+
+    def line(self, text: str | Text = "") -> None:
+        """A line of the command's own output on stdout (not a message), literal."""
+        if not self.quiet:
+            self.out.print(text if isinstance(text, Text) else Text(text))
+
+    def mark(self, ok: bool) -> Text:
+        """✓ / ✗, or yes / no where the output cannot encode them (a plain ASCII terminal or pipe)."""
+        fancy = self.out.encoding.lower().startswith("utf")
+        if ok:
+            return Text("✓" if fancy else "yes", style="green")
+        return Text("✗" if fancy else "no", style="red")
 
     def progress(self) -> Any:
         """A Rich progress bar on a terminal; otherwise nothing at all."""
@@ -61,6 +83,21 @@ class Output:
 
 def _cell(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+STATUS_STYLES = {
+    "success": "green",
+    "partial": "yellow",
+    "failed": "red",
+    "interrupted": "red",
+    "skipped": "dim",
+    "running": "cyan",
+    "started": "cyan",
+}
+
+
+def status_text(status: str) -> Text:
+    return Text(status, style=STATUS_STYLES.get(status, ""))
 
 
 class RichProgress:
@@ -101,3 +138,24 @@ class RichProgress:
 
     def stop(self) -> None:
         self._progress.stop()
+
+
+def when(timestamp: str | None) -> str:
+    """A stored UTC timestamp to the minute: `2024-05-01 02:00`."""
+    return (timestamp or "")[:16]
+
+
+def ago(timestamp: str | None, now: datetime) -> str:
+    """How long ago (`7 h ago`) or how far ahead (`in 3 d`) a stored UTC timestamp is."""
+    if not timestamp:
+        return ""
+    try:
+        moment = datetime.strptime(timestamp[:19], "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return timestamp
+    seconds = (now - moment).total_seconds()
+    for size, unit in ((86400, "d"), (3600, "h"), (60, "min")):
+        if abs(seconds) >= size:
+            amount = f"{abs(seconds) // size:.0f} {unit}"
+            return f"{amount} ago" if seconds > 0 else f"in {amount}"
+    return "just now"
