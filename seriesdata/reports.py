@@ -180,10 +180,10 @@ def prune_logs(older_than: timedelta, now: datetime) -> tuple[int, str]:
     """
     cutoff = ts(now - older_than)
     with db.atomic():
-        cursor = db.execute_sql(
-            "DELETE FROM job_logs WHERE created_at < ? OR run_id IN"
+        items = db.execute_sql(  # first the items of old runs, while their run rows still say which
+            "DELETE FROM job_logs WHERE created_at >= ? AND run_id IN"
             " (SELECT id FROM job_logs WHERE created_at < ? AND loggable_type IS NULL)",
             (cutoff, cutoff),
-        )
-        deleted = cursor.rowcount
-    return int(deleted), cutoff
+        ).rowcount
+        rows = db.execute_sql("DELETE FROM job_logs WHERE created_at < ?", (cutoff,)).rowcount
+    return int(items + rows), cutoff

@@ -13,7 +13,11 @@ import typer
 from seriesdata.cli.state import JsonOption, QuietOption, VerboseOption, get_state
 from seriesdata.errors import UsageError
 
-app = typer.Typer(help="Add series or episodes to the catalogue.", no_args_is_help=True)
+app = typer.Typer(
+    help="Add series or episodes to the catalogue.\n\n"
+    "Example: seriesdata add series --file examples/series.csv",
+    no_args_is_help=True,
+)
 
 
 def parse_id(text: str, what: str = "TheTVDB id") -> int:

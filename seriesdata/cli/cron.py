@@ -24,7 +24,7 @@ def cron(
     Paths are absolute (cron has its own working directory and PATH); settings your shell's environment
     provides are written out, secrets only as a hint. With --json: {"lines": [...]}.
 
-    Example: seriesdata --db ~/tv.db cron >> /tmp/lines && crontab -e
+    Example: seriesdata --db ~/tv.db cron --log ~/seriesdata.log
     """
     from seriesdata.schedule import CronSetup, crontab
 

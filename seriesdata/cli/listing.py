@@ -23,7 +23,7 @@ def list_rows(
     failed: Annotated[bool, typer.Option("--failed", help="Only rows without data whose imports "
                       "failed (attempts > 0), with the last error.")] = False,
     series: Annotated[str | None, typer.Option("--series", help="Only this series (TheTVDB id), or "
-                      "its episodes.", show_default=False)] = None,
+                      "its episodes.", metavar="TVDB_ID", show_default=False)] = None,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Most rows to show; 0 = all.")
                      ] = DEFAULT_LIMIT,
     json_mode: JsonOption = False, quiet: QuietOption = False, verbose: VerboseOption = False,

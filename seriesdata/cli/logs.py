@@ -14,6 +14,7 @@ DEFAULT_LIMIT = 50
 
 app = typer.Typer(
     invoke_without_command=True,
+    subcommand_metavar="[prune ...]",
     help="Show job_logs rows, newest first: one per run (ImportMissing…Job) and one per item "
     "(SeriesDataJob, EpisodeDataJob).\n\n--json prints a JSON array of rows with the job_logs "
     "column names.\n\nExample: seriesdata logs --status failed --limit 20",
