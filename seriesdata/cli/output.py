@@ -28,7 +28,7 @@ class Output:
         self.out = Console(highlight=False, soft_wrap=True)
         if not self.out.is_terminal and "COLUMNS" not in os.environ:
             # Piped or redirected: tables keep their natural width instead of wrapping at 80 columns.
-            self.out = Console(highlight=False, soft_wrap=True, width=PIPE_WIDTH)
+            self.out.width = PIPE_WIDTH
         self.err = Console(stderr=True, highlight=False, soft_wrap=True)
 
     def json(self, value: Any) -> None:
