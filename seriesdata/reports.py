@@ -11,19 +11,20 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from seriesdata.jobs.definitions import IMPORT_MISSING
+from seriesdata.jobs.updates import JOBS as UPDATE_JOBS
+from seriesdata.jobs.updates import default_hours
 from seriesdata.storage import catalogue
 from seriesdata.storage.catalogue import EPISODES, SERIES, Entity, ts
 from seriesdata.storage.models import db
 
-# "Stale" means what `check-updates` would refresh with its default --hours (SPEC §2).
-STALE_AFTER = {"series": timedelta(hours=24), "episodes": timedelta(hours=48)}
 ENTITIES = {"series": SERIES, "episodes": EPISODES}
-# The run rows' job_class values of SPEC §2, in the order `status` lists them.
+# "Stale" means what `check-updates` would refresh with its default --hours (SPEC §2: 24 h, 48 h).
+STALE_AFTER = {name: timedelta(hours=default_hours(name)) for name in ENTITIES}
+# The run rows' job_class values of SPEC §2.
 RUN_JOBS = (
-    "ImportMissingSeriesDataJob",
-    "ImportMissingEpisodesDataJob",
-    "CheckSeriesDataUpdatesJob",
-    "CheckEpisodesDataUpdatesJob",
+    *(job.job_class for job in IMPORT_MISSING.values()),
+    *(check_updates[0] for check_updates in UPDATE_JOBS.values()),
 )
 LOG_STATUSES = ("started", "success", "partial", "failed", "skipped")
 LOG_COLUMNS = (

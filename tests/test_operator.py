@@ -64,6 +64,12 @@ def test_status_json_counts_and_last_runs(library: FakeTvdb, db_path: Path) -> N
     assert runs[0]["message"] == "EpisodeDataJob for 10 of 10 episodes imported (5 remaining)"
 
 
+def test_status_shows_check_updates_runs_too(library: FakeTvdb) -> None:
+    assert cli("check-updates", "series", "--hours", "0", "--all-stale").exit_code in (0, 1)
+    jobs = [run["job"] for run in cli("status", "--json").json()["last_runs"]]
+    assert jobs[0] == "CheckSeriesDataUpdatesJob" and len(jobs) == 3
+
+
 def test_status_table_names_database_and_provider(library: FakeTvdb, db_path: Path) -> None:
     result = cli("status")
 
@@ -287,7 +293,8 @@ def test_quiet_prints_nothing_on_success(with_tvdb: FakeTvdb, tmp_path: Path) ->
     with_tvdb.add_series(81189, "Breaking Bad", episodes=3)
     commands = [
         ["init"], ["add", "series", "81189"], ["import-missing", "series"],
-        ["import-missing", "episodes"], ["status"], ["list", "series"], ["list", "episodes", "--failed"],
+        ["import-missing", "episodes"], ["check-updates", "series", "--hours", "168"], ["status"],
+        ["list", "series"], ["list", "episodes", "--failed"],
         ["logs"], ["logs", "prune", "--older-than", "30"], ["cron"], ["config", "show"],
         ["add", "episode", "--series", "81189", "--season", "9", "--number", "1"],
     ]  # fmt: skip
