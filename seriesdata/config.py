@@ -45,6 +45,7 @@ class Settings:
     timeout: float = 30.0  # seconds per HTTP request
     retries: int = 4  # tries per HTTP request, the first included
     backoff: float = 0.5  # seconds before the first retry; doubles each time
+    busy_timeout: float = 15.0  # seconds to wait for another writer's lock on the database
     sources: dict[str, str] = field(default_factory=dict)
     config_file: Path | None = None  # the file that was looked for (it may not exist)
 
@@ -124,6 +125,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "timeout": _positive_float,
     "retries": _positive_int,
     "backoff": float,
+    "busy_timeout": _positive_float,
 }
 EXPECTED = {
     "provider": "auto, tvdb or tvmaze",
@@ -131,6 +133,7 @@ EXPECTED = {
     "workers": "a whole number of at least 1",
     "timeout": "a number of seconds above 0",
     "retries": "a whole number of at least 1",
+    "busy_timeout": "a number of seconds above 0",
 }
 
 

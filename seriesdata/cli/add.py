@@ -48,7 +48,9 @@ def read_ids(text: str, source: str) -> list[int]:
     return ids
 
 
-@app.command("series")
+# Unknown options reach the command as arguments, so `add series -5` says "malformed id", not
+# "no such option: -5"; a token that is an option name still gets "no such option".
+@app.command("series", context_settings={"ignore_unknown_options": True})
 def add_series(
     ctx: typer.Context,
     tvdb_ids: Annotated[list[str] | None, typer.Argument(help="TheTVDB series ids.",
@@ -65,6 +67,9 @@ def add_series(
     """
     state = get_state(ctx)
     output = state.merge(json_mode, quiet, verbose)
+    for text in tvdb_ids or []:
+        if text.startswith("-") and not text.lstrip("-")[:1].isdigit():
+            raise UsageError(f"no such option: {text} (see 'seriesdata add series --help')")
     ids = [parse_id(text) for text in tvdb_ids or []]
     if file is not None:
         ids += read_ids(_read_source(file), "stdin" if file == "-" else file)

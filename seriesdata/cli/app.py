@@ -13,15 +13,31 @@ from typer.core import TyperGroup
 
 from seriesdata import __version__
 from seriesdata.cli.state import JsonOption, QuietOption, State, VerboseOption, get_state
-from seriesdata.errors import EXIT_INTERRUPTED, SeriesdataError
+from seriesdata.errors import EXIT_INTERRUPTED, EXIT_USAGE, SeriesdataError
+
+# Click's usage errors (unknown command or option, bad option value). Typer exports only the subclass
+# BadParameter; its base is the class every parsing error shares.
+ClickUsageError: type[Exception] = typer.BadParameter.__mro__[1]
 
 
 class SeriesdataGroup(TyperGroup):
-    """Every command runs inside `invoke`: our errors become one stderr line and an exit code."""
+    """Every command runs inside `invoke`: our errors become one stderr line and an exit code.
+
+    Parsing errors, which Click would print as a usage block, become one line too: `make_context`
+    catches those of the root's own options, `invoke` those of the sub-commands.
+    """
+
+    def make_context(self, info_name: Any, args: Any, parent: Any = None, **extra: Any) -> Any:
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except ClickUsageError as error:
+            usage_failed(error)
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except ClickUsageError as error:
+            usage_failed(error)
         except SeriesdataError as error:
             fail(ctx, str(error), error.exit_code)
         except KeyboardInterrupt:
@@ -44,6 +60,19 @@ def _db_name(ctx: Any) -> str:
     state = ctx.find_root().obj
     settings = getattr(state, "_settings", None)
     return str(settings.db) if settings else "the database"
+
+
+def usage_failed(error: Any) -> None:
+    """`error: No such option: --bogus (see 'seriesdata import-missing --help')`, exit 2."""
+    if type(error).__name__ == "NoArgsIsHelpError":
+        raise error  # a bare group (`seriesdata`, `seriesdata add`): Typer prints the help
+    from seriesdata.cli.output import Output
+
+    context = getattr(error, "ctx", None)
+    where = f" (see '{context.command_path} --help')" if context is not None else ""
+    message = " ".join(error.format_message().split())  # Click wraps some messages over lines
+    Output().error(f"{message}{where}")
+    raise typer.Exit(EXIT_USAGE)
 
 
 def fail(ctx: Any, message: str, code: int) -> None:

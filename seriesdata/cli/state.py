@@ -65,7 +65,7 @@ class State:
         path = Path(settings.db).expanduser()
         if settings.sources.get("db") is None:  # the default location: ours to create
             path.parent.mkdir(parents=True, exist_ok=True)
-        open_database(path)
+        open_database(path, busy_timeout=settings.busy_timeout)
         return path
 
 

@@ -7,11 +7,15 @@ at once, and the next run can tell its `started` row was left behind by a dead p
 from __future__ import annotations
 
 import re
+import threading
+import time
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from seriesdata.errors import DatabaseError, LockHeld
+from seriesdata.errors import DatabaseError, Interrupted, LockHeld
+
+POLL_SECONDS = 0.1
 
 
 def lock_path(db_path: Path, job_class: str) -> Path:
@@ -24,15 +28,27 @@ class JobLock:
         self.path = lock_path(db_path, job_class)
         self._lock = FileLock(self.path, thread_local=False)
 
-    def acquire(self, wait: float | None = None) -> None:
-        """Take the lock now, or within `wait` seconds; raise LockHeld if another run keeps it."""
-        try:
-            self._lock.acquire(timeout=wait or 0, poll_interval=0.1)
-        except Timeout:
-            waited = f" (waited {wait:g} s)" if wait else ""
-            raise LockHeld(f"another run holds the lock {self.path.name}{waited}") from None
-        except OSError as error:
-            raise DatabaseError(f"cannot create lock file {self.path}: {error.strerror}") from None
+    def acquire(self, wait: float | None = None, stop: threading.Event | None = None) -> None:
+        """Take the lock now, or within `wait` seconds; raise LockHeld if another run keeps it.
+
+        Polls itself rather than letting filelock sleep, so a Ctrl-C or SIGTERM (`stop`) ends the wait.
+        """
+        stop = stop or threading.Event()
+        deadline = time.monotonic() + (wait or 0)
+        while True:
+            try:
+                self._lock.acquire(timeout=0)
+                return
+            except Timeout:
+                pass
+            except OSError as error:
+                raise DatabaseError(f"cannot create lock file {self.path}: {error.strerror}") from None
+            left = deadline - time.monotonic()
+            if left <= 0:
+                waited = f" (waited {wait:g} s)" if wait else ""
+                raise LockHeld(f"another run holds the lock {self.path.name}{waited}")
+            if stop.wait(min(POLL_SECONDS, left)):
+                raise Interrupted("interrupted while waiting for another run to release its lock")
 
     def is_held_elsewhere(self) -> bool:
         """True while another process runs this job (used to tell running from interrupted)."""

@@ -152,7 +152,7 @@ class Runner:
             return
         lock = JobLock(self.db_path, self.job.job_class)
         try:
-            lock.acquire(self.options.wait)
+            lock.acquire(self.options.wait, self.stop)
         except LockHeld as held:
             yield self._skipped(str(held))
             return

@@ -92,6 +92,8 @@ class Api:
         for attempt in range(self.retry.attempts):
             if attempt:
                 self._pause(self.retry.delay(attempt - 1))
+            elif self.stop.is_set():  # stopping (signal or aborted run): send nothing new
+                raise Interrupted("interrupted")
             self.limiter.acquire(self.stop)
             with self._count_lock:
                 self._count += 1
