@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import io
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -29,16 +28,23 @@ def parse_id(text: str, what: str = "TheTVDB id") -> int:
 
 def read_ids(text: str, source: str) -> list[int]:
     """One id per line (blank lines and #comments skipped), or a CSV with a `tvdb_id` column."""
-    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    # Numbered before blank lines and comments are dropped, so errors name the line the user sees.
+    lines = [
+        (number, line)
+        for number, line in enumerate(text.splitlines(), 1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
     if not lines:
         return []
-    header = [cell.strip().lower() for cell in next(csv.reader([lines[0]]))]
+    header = [cell.strip().lower() for cell in next(csv.reader([lines[0][1]]))]
     if "tvdb_id" in header:
         column = header.index("tvdb_id")
-        rows = list(csv.reader(io.StringIO("\n".join(lines[1:]))))
-        cells = [(n, row[column] if column < len(row) else "") for n, row in enumerate(rows, 2)]
+        cells = []
+        for number, line in lines[1:]:
+            row = next(csv.reader([line]), [])
+            cells.append((number, row[column] if column < len(row) else ""))
     else:
-        cells = list(enumerate(lines, 1))
+        cells = lines
     ids = []
     for line_number, cell in cells:
         try:
