@@ -61,7 +61,9 @@ def imported(db: Path) -> int:
 
 
 def runs(db: Path, job: str = SERIES_JOB) -> list[tuple]:
-    return query(db, "SELECT id, status, message, exception FROM job_logs WHERE job_class = ? ORDER BY id", (job,))
+    return query(
+        db, "SELECT id, status, message, exception FROM job_logs WHERE job_class = ? ORDER BY id", (job,)
+    )
 
 
 def assert_consistent(db: Path) -> None:
@@ -82,9 +84,10 @@ def assert_consistent(db: Path) -> None:
         else:
             assert (has_name, episodes, successes) == (0, 0, 0), row_id
     assert query(db, "SELECT tvdb_id FROM episodes GROUP BY tvdb_id HAVING count(*) > 1") == []
-    assert query(
-        db, "SELECT 1 FROM episodes GROUP BY series_id, season_number, number HAVING count(*) > 1"
-    ) == []
+    assert (
+        query(db, "SELECT 1 FROM episodes GROUP BY series_id, season_number, number HAVING count(*) > 1")
+        == []
+    )
 
 
 def finish(db: Path) -> dict:

@@ -69,12 +69,12 @@ def ts(moment: datetime) -> str:
 # --- retries per request -------------------------------------------------------------------------
 
 TRANSIENT = {
-    "500 json": dict(status=500, body='{"status":"failure","message":"Internal Server Error","data":null}'),
-    "502 html": dict(status=502, body=NGINX_502, content_type=HTML_CT),
-    "503 plain": dict(status=503, body="busy", content_type="text/plain"),
-    "504 html": dict(status=504, body=CLOUDFRONT_504, content_type=HTML_CT),
-    "429 no retry-after": dict(status=429, body='{"status":"failure","message":"Too Many Requests"}'),
-    "429 retry-after 0": dict(status=429, body="{}", headers={"Retry-After": "0"}),
+    "500 json": {"status": 500, "body": '{"status":"failure","message":"Internal Server Error","data":null}'},
+    "502 html": {"status": 502, "body": NGINX_502, "content_type": HTML_CT},
+    "503 plain": {"status": 503, "body": "busy", "content_type": "text/plain"},
+    "504 html": {"status": 504, "body": CLOUDFRONT_504, "content_type": HTML_CT},
+    "429 no retry-after": {"status": 429, "body": '{"status":"failure","message":"Too Many Requests"}'},
+    "429 retry-after 0": {"status": 429, "body": "{}", "headers": {"Retry-After": "0"}},
 }
 
 
@@ -440,6 +440,23 @@ def test_unreachable_before_login_aborts_with_no_item_tried(db_path: Path, monke
     assert result.exit_code == 1 and report["processed"] == 0
     assert "unavailable: connection failed" in report["reason"]
     assert query(db_path, "SELECT count(*) FROM series WHERE last_error IS NOT NULL") == [(0,)]
+
+
+def test_outage_with_fewer_items_than_the_threshold_charges_nobody(
+    with_tvdb: FakeTvdb, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalogue(with_tvdb, (81189,))
+    cli("import-missing", "series")  # token stored
+    cli("add", "series", "121361", "78878")
+    monkeypatch.setenv("SERIESDATA_TVDB_URL", f"http://127.0.0.1:{closed_port()}/v4")
+
+    result, report = import_series()
+
+    assert result.exit_code == 1
+    assert (report["status"], report["processed"], report["failed"]) == ("failed", 2, 2)
+    assert report["reason"].startswith("aborted: provider unreachable (127.0.0.1 unavailable")
+    assert (report["remaining"], report["deferred"]) == (2, 0)
+    assert_nothing_charged(db_path)
 
 
 def test_gateway_answering_502_to_everything_aborts(with_tvdb: FakeTvdb, db_path: Path) -> None:

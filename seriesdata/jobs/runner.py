@@ -264,6 +264,12 @@ class Runner:
                 self._process(now, planned, tally)
         finally:
             self.progress.stop()
+        if tally.transient and not tally.imported and len(tally.transient) == tally.failed:
+            # Too few items to reach the threshold, but every one met an outage: nothing shows the
+            # provider was reachable, so it is an outage too (never charged).
+            tally.outage = True
+            last_error = tally.transient[-1][1]
+            tally.abort_reason = tally.abort_reason or f"aborted: provider unreachable ({last_error})"
         if not tally.outage:
             self._charge_transient(tally)
         remaining, deferred = self.job.counts(self.clock())

@@ -77,9 +77,7 @@ def translate(error: Exception, path: Path | str) -> DatabaseError | UsageError:
     if "readonly" in text or "read-only" in text:
         return DatabaseError(f"{path} is read-only: cannot write to it")
     if "locked" in text or "busy" in text:
-        return DatabaseError(
-            f"{path} is locked by another writer (waited {_busy_timeout:g} s); try again"
-        )
+        return DatabaseError(f"{path} is locked by another writer (waited {_busy_timeout:g} s); try again")
     if "unable to open" in text:
         return DatabaseError(f"cannot open {path}: check the path and its permissions")
     return DatabaseError(f"database error on {path}: {error}")
