@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -89,7 +90,14 @@ def _positive_int(text: str) -> int:
 
 def _positive_float(text: str) -> float:
     value = float(text)
-    if value <= 0:
+    if not 0 < value < math.inf:  # also refuses nan and inf
+        raise ValueError
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < math.inf:
         raise ValueError
     return value
 
@@ -124,7 +132,7 @@ PARSERS: dict[str, Callable[[str], Any]] = {
     "tvdb_rate_limit": Limit.parse,
     "timeout": _positive_float,
     "retries": _positive_int,
-    "backoff": float,
+    "backoff": _non_negative_float,
     "busy_timeout": _positive_float,
 }
 EXPECTED = {
@@ -134,6 +142,7 @@ EXPECTED = {
     "timeout": "a number of seconds above 0",
     "retries": "a whole number of at least 1",
     "busy_timeout": "a number of seconds above 0",
+    "backoff": "a number of seconds, 0 or more",
 }
 
 

@@ -252,6 +252,8 @@ def test_database_locked_by_another_writer(
         ("timeout = -1\n", "invalid timeout"),
         ("busy_timeout = 0\n", "invalid busy_timeout"),
         ("retries = 1.5\n", "invalid retries"),
+        ("backoff = -1\n", "invalid backoff"),
+        ('timeout = "nan"\n', "invalid timeout"),
     ],
 )
 def test_invalid_config_file(
@@ -277,6 +279,8 @@ def test_invalid_config_file(
         ("SERIESDATA_BUSY_TIMEOUT", "x"),
         ("SERIESDATA_TVDB_RATE_LIMIT", "100"),
         ("SERIESDATA_LANGUAGES", "en,de"),
+        ("SERIESDATA_BACKOFF", "-0.5"),
+        ("SERIESDATA_TIMEOUT", "inf"),
     ],
 )
 def test_invalid_environment_value(
