@@ -210,6 +210,18 @@ def test_second_run_of_the_same_job_exits_75_at_once(slow_tvdb: FakeTvdb, db_pat
     assert [row[1] for row in runs(db_path)] == ["success", "skipped", "skipped"]
 
 
+def test_two_runs_started_together_one_runs_one_skips(slow_tvdb: FakeTvdb, db_path: Path) -> None:
+    both = [spawn("import-missing", "series", "--workers", "2", "--json") for _ in range(2)]
+    outputs = [process.communicate(timeout=30) for process in both]
+
+    assert sorted(process.returncode for process in both) == [0, 75]
+    reports = sorted((json.loads(out) for out, _ in outputs), key=lambda report: report["status"])
+    assert [report["status"] for report in reports] == ["skipped", "success"]
+    assert reports[1]["imported"] == SERIES_COUNT
+    assert sorted(row[1] for row in runs(db_path)) == ["skipped", "success"]
+    assert_consistent(db_path)
+
+
 def test_wait_runs_after_the_other_run_finishes(slow_tvdb: FakeTvdb, db_path: Path) -> None:
     first = spawn("import-missing", "series", "--workers", "2", "--limit", "12")
     wait_for(lambda: imported(db_path) >= 1)

@@ -420,7 +420,7 @@ def test_unreachable_provider_aborts_and_charges_nobody(
 
     assert result.exit_code == 1
     assert report["status"] == "failed" and report["imported"] == 0
-    assert 3 <= report["processed"] <= 4  # aborted after three in a row (one more may be in flight)
+    assert 3 <= report["processed"] <= 5  # aborted after three in a row (a worker may be finishing one)
     assert report["reason"].startswith("aborted: provider unreachable (127.0.0.1 unavailable: connection")
     assert report["remaining"] == 19 and report["deferred"] == 0
     assert_nothing_charged(db_path)
