@@ -153,7 +153,11 @@ def test_db_that_is_not_sqlite_is_left_untouched(content: bytes, tmp_path: Path)
     target.write_bytes(content)
     before = sorted(os.listdir(tmp_path))
 
-    for args in (["init"], ["add", "series", "81189"], ["--provider", "tvmaze", "import-missing", "series"]):
+    commands = [
+        ["init"], ["add", "series", "81189"], ["--provider", "tvmaze", "import-missing", "series"],
+        ["--provider", "tvmaze", "check-updates", "series"], ["status"], ["list", "series"], ["logs"],
+    ]  # fmt: skip
+    for args in commands:
         result = cli("--db", str(target), *args)
         assert result.exit_code == 2, args
         one_error_line(result, str(target), "left untouched")
@@ -202,7 +206,11 @@ def read_only(db_path: Path, catalogue: list[str]) -> Iterator[Path]:
 def test_read_only_database(read_only: Path, catalogue: list[str], with_tvdb: FakeTvdb) -> None:
     with_tvdb.add_series(81189, episodes=2)
 
-    for args in (["add", "series", "78878"], ["import-missing", "series"]):
+    for args in (
+        ["add", "series", "78878"],
+        ["import-missing", "series"],
+        ["logs", "prune", "--older-than", "0"],
+    ):
         result = run(*args)
         assert result.exit_code == 1, args
         one_error_line(result, str(read_only), "read-only")
@@ -220,10 +228,11 @@ def test_database_locked_by_another_writer(
     holder = sqlite3.connect(db_path, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")
     try:
-        for args in (["add", "series", "78878"], ["import-missing", "series"]):
+        for args in (["add", "series", "78878"], ["import-missing", "series"], ["check-updates", "series"]):
             result = run(*args)
             assert result.exit_code == 1, args
             one_error_line(result, "locked by another writer", "waited 0.2 s")
+        assert run("status").exit_code == 0  # readers are not blocked
         assert run("import-missing", "series", "--dry-run").exit_code == 0  # readers are not blocked
     finally:
         holder.execute("ROLLBACK")

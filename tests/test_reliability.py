@@ -546,6 +546,8 @@ def test_key_and_pin_never_leak(tmp_path: Path, db_path: Path, monkeypatch: pyte
         tvdb.expire_tokens()
         tvdb.fail_next(r"/login$", 401, body=json.dumps({"message": f"{KEY}-wrong / {PIN}"}))
         outputs.append(cli("--verbose", "import-missing", "episodes"))
+        for report in (["config", "show"], ["status"], ["logs"], ["list", "series", "--failed"]):
+            outputs += [cli("--verbose", *report), cli("--verbose", "--json", *report)]
         outputs.append(cli("--verbose", "--provider", "tvdb", "--db", str(tmp_path), "init"))
 
     assert any(o.exit_code == 1 for o in outputs) and any(o.exit_code == 0 for o in outputs)
