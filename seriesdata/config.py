@@ -192,7 +192,11 @@ def _parse(key: str, raw: Any, source: str) -> Any:
 
 
 def _read_config(path: Path, *, required: bool) -> dict[str, Any]:
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except OSError as error:  # e.g. an unreadable config directory
+        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
+    if not exists:
         if required:
             raise ConfigError(f"config file {path} does not exist")
         return {}

@@ -318,3 +318,20 @@ def test_missing_api_key_with_provider_tvdb(db_path: Path, catalogue: list[str],
     assert dump(db_path) == catalogue
     assert tvdb.count() == 0
     assert query(db_path, "SELECT count(*) FROM job_logs") == [(0,)]
+
+
+def test_another_programs_sqlite_database_is_left_untouched(tmp_path: Path) -> None:
+    other = tmp_path / "photos.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE photos (id INTEGER PRIMARY KEY, path TEXT)")
+    conn.execute("INSERT INTO photos (path) VALUES ('a.jpg')")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+
+    result = cli("--db", str(other), "add", "series", "81189")
+
+    assert result.exit_code == 2
+    assert "another program's SQLite database" in result.stderr
+    assert other.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("photos")) == ["photos.db"]

@@ -32,6 +32,23 @@ def check_path(path: Path) -> None:
         raise UsageError(f"cannot read {path}: {error.strerror}") from None
     if header and header != SQLITE_HEADER:
         raise UsageError(f"{path} is not a SQLite database (left untouched)")
+    if header and not _is_ours(path):
+        raise UsageError(f"{path} is another program's SQLite database, not seriesdata's (left untouched)")
+
+
+def _is_ours(path: Path) -> bool:
+    """True for an empty database or one with our `schema_migrations`: never add tables to a stranger's."""
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return True  # let the real open report what is wrong
+    try:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error:
+        return True
+    finally:
+        conn.close()
+    return not tables or "schema_migrations" in tables
 
 
 def open_database(path: Path, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> SqliteDatabase:
