@@ -41,6 +41,7 @@ ARTWORK_BASE = "https://artworks.thetvdb.com"
 PAGE_SIZE = 500
 MAX_PAGES = 100  # 50,000 episodes: more means the API is looping on us
 UPDATES_MAX_PAGES = 5000  # 2.5 million events: about 90 days of the whole site's edits
+TEXT_KEYS = ("name", "overview")
 
 
 class TokenStore:
@@ -120,32 +121,47 @@ class TvdbProvider:
         return record
 
     def fetch_episodes(self, ref: SeriesRef) -> list[EpisodeRecord]:
+        """Every episode of a series from its list, with the very text `fetch_episode` would store.
+
+        The list carries original-language text and, per episode, the languages that have a
+        translation. A language's translated list is read (once per series, every page) only when an
+        episode has a translation in it that the choice of text needs, so an English library with
+        English series costs one request per 500 episodes.
+        """
         original = ref.original_language
-        episodes: dict[int, EpisodeRecord] = {}
-        for page, series in self._list_pages_with_series(ref.tvdb_id):
+        listed: list[tuple[EpisodeRecord, dict[str, list[str] | None]]] = []
+        for items, series in self._list_pages_with_series(ref.tvdb_id):
             original = original or expect(series, "originalLanguage", str)
-            for episode in page:
-                if episode.tvdb_id is not None:
-                    episodes[episode.tvdb_id] = episode
-        translations: dict[int, Translations] = {}
-        for lang in self.languages:
-            if lang == original:
-                continue
-            for item in self._translated_list(ref.tvdb_id, lang):
-                episode_id = expect(item, "id", int)
-                text = {
-                    "name": expect(item, "name", str),
-                    "overview": expect(item, "overview", str),
-                }
-                translations.setdefault(episode_id, {})[lang] = text
-        for episode_id, episode in episodes.items():
-            found = translations.get(episode_id, {})
-            if original in self.languages:
-                found[original] = {"name": episode.name, "overview": episode.overview}
-            episode.name = self._text(found, "name", original, episode.name)
-            episode.overview = self._text(found, "overview", original, episode.overview)
-            episode.translations = self._keep(found)
+            for item in items:
+                langs = {key: _languages(item, f"{key}Translations") for key in TEXT_KEYS}
+                listed.append((episode_record(item), langs))
+        lists = _TranslatedLists(self, ref.tvdb_id)
+        episodes: dict[int, EpisodeRecord] = {}
+        for record, langs in listed:
+            texts = _EpisodeTexts(record, langs, original, lists)
+            record.name = self._choose(texts, "name", original)
+            record.overview = self._choose(texts, "overview", original)
+            record.translations = texts.kept(self.languages)
+            if record.tvdb_id is not None:
+                episodes[record.tvdb_id] = record
         return list(episodes.values())
+
+    def _choose(self, texts: _EpisodeTexts, key: str, original: str | None) -> str | None:
+        """`_text` over lazily read translations: same order, same answer."""
+        text = texts.base(key)
+        if original and not text:
+            text = texts.get(original, key)
+        for lang in self.languages:
+            value = texts.get(lang, key)
+            if value:
+                return value
+        if text:
+            return text
+        for lang in ("eng", *texts.any_order()):
+            value = texts.get(lang, key)
+            if value:
+                return value
+        return None
 
     # --- the change feed ---------------------------------------------------------------------------
 
@@ -185,15 +201,14 @@ class TvdbProvider:
     # --- reading -----------------------------------------------------------------------------------
 
     def _list_pages(self, series_id: int) -> Iterator[list[EpisodeRecord]]:
-        for page, _series in self._list_pages_with_series(series_id):
-            yield page
+        for items, _series in self._list_pages_with_series(series_id):
+            yield [episode_record(item) for item in items]
 
-    def _list_pages_with_series(self, series_id: int) -> Iterator[tuple[list[EpisodeRecord], dict[str, Any]]]:
+    def _list_pages_with_series(self, series_id: int) -> Iterator[tuple[list[Any], dict[str, Any]]]:
         for body in self._pages(f"series/{series_id}/episodes/default"):
             data = expect(body, "data", dict, nullable=False)
             series = expect(data, "series", dict) or {}
-            items = expect(data, "episodes", list) or []
-            yield [episode_record(item) for item in items], series
+            yield expect(data, "episodes", list) or [], series
 
     def _translated_list(self, series_id: int, lang: str) -> Iterator[dict[str, Any]]:
         for body in self._pages(f"series/{series_id}/episodes/default/{lang}"):
@@ -350,3 +365,74 @@ def episode_record(data: Any) -> EpisodeRecord:
         runtime=optional_int(data.get("runtime")),
         image_url=absolute_image(expect(data, "image", str)),
     )
+
+
+def _languages(item: Any, key: str) -> list[str] | None:
+    """The languages a list record says have a translation; None when it does not say."""
+    value = item.get(key) if isinstance(item, dict) else None
+    return [lang for lang in value if isinstance(lang, str)] if isinstance(value, list) else None
+
+
+class _TranslatedLists:
+    """One series' translated episode lists, each read on first need: {lang: {episode id: texts}}."""
+
+    def __init__(self, provider: TvdbProvider, series_id: int) -> None:
+        self._provider = provider
+        self._series_id = series_id
+        self._read: dict[str, dict[int, dict[str, str]]] = {}
+
+    def get(self, lang: str) -> dict[int, dict[str, str]]:
+        if lang not in self._read:
+            found: dict[int, dict[str, str]] = {}
+            for item in self._provider._translated_list(self._series_id, lang):
+                texts = {key: expect(item, key, str) for key in TEXT_KEYS}
+                found[expect(item, "id", int, nullable=False)] = {k: v for k, v in texts.items() if v}
+            self._read[lang] = found
+        return self._read[lang]
+
+
+class _EpisodeTexts:
+    """An episode's text by language, as `_translations` reads it from `/episodes/{id}/extended`.
+
+    The original language's text is the list record's own; another language's comes from its
+    translated list, which is read only if the record lists the language (or lists none at all).
+    """
+
+    def __init__(
+        self,
+        record: EpisodeRecord,
+        langs: dict[str, list[str] | None],
+        original: str | None,
+        lists: _TranslatedLists,
+    ) -> None:
+        self._id = record.tvdb_id or 0
+        self._base = {key: getattr(record, key) or None for key in TEXT_KEYS}  # before it is chosen over
+        self._langs = langs
+        self._original = original
+        self._lists = lists
+
+    def base(self, key: str) -> str | None:
+        return self._base[key]
+
+    def get(self, lang: str, key: str) -> str | None:
+        listed = self._langs[key]
+        if listed is not None and lang not in listed:
+            return None
+        if lang == self._original and self.base(key):
+            return self.base(key)
+        return self._lists.get(lang).get(self._id, {}).get(key)
+
+    def any_order(self) -> list[str]:
+        """Languages in the order `_translations` would meet them: name translations first."""
+        order: list[str] = []
+        for key in TEXT_KEYS:
+            order += [lang for lang in self._langs[key] or () if lang not in order]
+        return order
+
+    def kept(self, languages: Sequence[str]) -> Translations:
+        kept: Translations = {}
+        for lang in languages:
+            texts = {key: value for key in TEXT_KEYS if (value := self.get(lang, key))}
+            if texts:
+                kept[lang] = texts
+        return kept
