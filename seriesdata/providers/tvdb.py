@@ -3,7 +3,8 @@
 Requests per import, with L = configured languages other than the series' original language:
   series          1 (`/series/{id}/extended?meta=translations`) + one per 500 episodes
   one episode     1 (`/episodes/{id}/extended?meta=translations`), +1 when only season/number is known
-  episode list    (1 + L) per 500 episodes, to fill many episodes of one series at once
+  episode list    at most (1 + L) per 500 episodes, to fill many episodes of one series at once (a
+                  language's list is read only when an episode has a translation in it)
   change feed     1 per 500 `series` events site-wide since the last read (`/updates`)
 The bearer token is kept in the database and reused across runs until it is refused; then we log in
 again, once.
