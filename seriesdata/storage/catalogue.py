@@ -91,21 +91,37 @@ def missing_items(
     previous one has been used up, so memory stays flat however many rows are missing.
     """
     alias = "s" if entity is SERIES else "e"
-    base = SELECT_SERIES if entity is SERIES else SELECT_EPISODES
-    where = [f"{alias}.data_last_updated_at IS NULL", f"({alias}.attempts, {alias}.id) > (?, ?)"]
-    if not retry_failed:
-        where.append(f"({alias}.next_attempt_at IS NULL OR {alias}.next_attempt_at <= ?)")
-    sql = f"{base} WHERE {' AND '.join(where)} ORDER BY {alias}.attempts, {alias}.id LIMIT ?"
-    after = (-1, 0)
+    base = _missing_select(entity)
+    due = "" if retry_failed else f" AND ({alias}.next_attempt_at IS NULL OR {alias}.next_attempt_at <= ?)"
+    due_params = [] if retry_failed else [ts(now)]
+    # SQLite cannot seek the row value `(attempts, id) > (?, ?)` in an index whose second column is
+    # the rowid: it seeks `attempts` alone and skips every row before the key, chunk after chunk. So
+    # each chunk seeks twice: the rest of the current attempts count, then the higher counts.
+    missing = f"{base} WHERE {alias}.data_last_updated_at IS NULL"
+    same = f"{missing} AND {alias}.attempts = ? AND {alias}.id > ?{due} ORDER BY {alias}.id LIMIT ?"
+    later = f"{missing} AND {alias}.attempts > ?{due} ORDER BY {alias}.attempts, {alias}.id LIMIT ?"
+    attempts, last_id = -1, 0
     while True:
-        params: list = [*after, *([] if retry_failed else [ts(now)]), chunk]
-        rows = db.execute_sql(sql, params).fetchall()
+        rows = db.execute_sql(same, [attempts, last_id, *due_params, chunk]).fetchall()
+        if len(rows) < chunk:
+            rows += db.execute_sql(later, [attempts, *due_params, chunk - len(rows)]).fetchall()
         if not rows:
             return
         yield [_item(entity, row) for row in rows]
-        after = (rows[-1][1], rows[-1][0])
+        attempts, last_id = rows[-1][1], rows[-1][0]
         if len(rows) < chunk:
             return
+
+
+def _missing_select(entity: Entity) -> str:
+    """The select over the partial index of rows without data.
+
+    Without statistics (nobody runs ANALYZE) SQLite prefers the full `*_updated` index for `IS NULL`
+    and then sorts every missing row for each chunk; the partial index hands them over in order.
+    """
+    if entity is SERIES:
+        return f"{SELECT_SERIES} INDEXED BY series_missing"
+    return SELECT_EPISODES.replace("FROM episodes e", "FROM episodes e INDEXED BY episodes_missing", 1)
 
 
 def missing_counts(entity: Entity, now: datetime) -> tuple[int, int]:
@@ -113,7 +129,8 @@ def missing_counts(entity: Entity, now: datetime) -> tuple[int, int]:
     table = entity.table
     missing = db.execute_sql(f"SELECT count(*) FROM {table} WHERE data_last_updated_at IS NULL").fetchone()[0]
     deferred = db.execute_sql(
-        f"SELECT count(*) FROM {table} WHERE data_last_updated_at IS NULL AND next_attempt_at > ?",
+        f"SELECT count(*) FROM {table} INDEXED BY {table}_missing_next"
+        " WHERE data_last_updated_at IS NULL AND next_attempt_at > ?",
         (ts(now),),
     ).fetchone()[0]
     return missing - deferred, deferred
