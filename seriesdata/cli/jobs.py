@@ -111,7 +111,9 @@ def run_job(
     runner = Runner(
         job, options, db_path, settings.resolved_provider,
         # A dry run writes nothing: no rate-limit rows, no cached token (a feed read may still log in).
-        lambda stop: make_provider(settings, None if dry_run else db_path, stop, include_specials),
+        lambda stop: make_provider(
+            settings, None if dry_run else db_path, stop, include_specials, options.workers
+        ),
         progress=output.progress(),
     )  # fmt: skip
     exit_code = 0

@@ -14,8 +14,12 @@ def make_provider(
     db_path: Path | None,
     stop: threading.Event | None = None,
     include_specials: bool = False,
+    workers: int | None = None,
 ) -> Provider:
-    """The provider for `settings.resolved_provider`, sharing one HTTP client and one rate limiter."""
+    """The provider for `settings.resolved_provider`, sharing one HTTP client and one rate limiter.
+
+    `workers`: how many threads will send requests at once (default: `settings.workers`).
+    """
     from seriesdata.providers.http import Api, RetryPolicy, make_client
     from seriesdata.ratelimit import RateLimiter
     from seriesdata.redact import Redactor
@@ -24,7 +28,7 @@ def make_provider(
     url = settings.tvdb_url if name == "tvdb" else settings.tvmaze_url
     limit = settings.tvdb_rate_limit if name == "tvdb" else settings.tvmaze_rate_limit
     api = Api(
-        make_client(url, settings.timeout),
+        make_client(url, settings.timeout, connections=max(workers or settings.workers, 1)),
         RateLimiter(name, limit, db_path),
         RetryPolicy(attempts=settings.retries, backoff=settings.backoff),
         stop=stop,

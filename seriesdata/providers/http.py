@@ -39,14 +39,18 @@ class RetryPolicy:
         return random.uniform(self.backoff / 2, min(self.max_backoff, self.backoff * 2**retry))
 
 
-def make_client(base_url: str, timeout: float) -> httpx.Client:
-    """The one client all worker threads share (httpx.Client is thread-safe, and keeps connections)."""
+def make_client(base_url: str, timeout: float, connections: int = 8) -> httpx.Client:
+    """The one client all worker threads share (httpx.Client is thread-safe, and keeps connections).
+
+    `connections` should be the number of worker threads: with fewer pooled connections the extra
+    threads queue for one, and with fewer kept alive each request past them opens a new connection.
+    """
     return httpx.Client(
         base_url=base_url.rstrip("/") + "/",
         timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
         headers={"User-Agent": USER_AGENT, "Accept": "application/json"},
         follow_redirects=False,  # Api.send follows them, so every hop is counted and rate-limited
-        limits=httpx.Limits(max_keepalive_connections=8, max_connections=16),
+        limits=httpx.Limits(max_keepalive_connections=connections, max_connections=connections),
     )
 
 
