@@ -14,6 +14,7 @@ from tests.benchmarks.common import (
     Context,
     Row,
     cached_database,
+    fake_database,
     fmt_seconds,
     measure,
     median_of,
@@ -92,24 +93,19 @@ def run(ctx: Context) -> list[Row]:
         assert report["remaining"] + report["deferred"] == size // 10, report
         times[size] = listed.seconds
         big = size == SIZES[-1]
-        rows.append(
-            Row(
-                "dry-run scan (100 listed)",
-                f"{label(size)} episodes, 10% missing",
-                f"{fmt_seconds(listed.seconds)}, peak {listed.peak_mb:.0f} MB",
-                "< 1 s" if big else "",
-                listed.seconds < 1 if big else None,
+        for name, result in (
+            ("dry-run scan (100 listed)", listed),
+            ("dry-run --limit 0 (counts only)", counted),
+        ):
+            rows.append(
+                Row(
+                    name,
+                    f"{label(size)} episodes, 10% missing",
+                    f"{fmt_seconds(result.seconds)}, peak {result.peak_mb:.0f} MB",
+                    "< 1 s" if big else "",
+                    result.seconds < 1 if big else None,
+                )
             )
-        )
-        rows.append(
-            Row(
-                "dry-run --limit 0 (counts only)",
-                f"{label(size)} episodes, 10% missing",
-                f"{fmt_seconds(counted.seconds)}, peak {counted.peak_mb:.0f} MB",
-                "< 1 s" if big else "",
-                counted.seconds < 1 if big else None,
-            )
-        )
     smallest, largest = sizes[0], sizes[-1]
     growth = times[largest] / times[smallest]
     rows.append(
@@ -143,31 +139,6 @@ def status_row(ctx: Context, db: Path, size: str) -> Row:
 # --- a whole `--limit 0` run over 100,000 missing episodes, against the fake (no latency) ---------
 
 
-def build_full_run(fake):
-    """Series already imported, their episodes recorded but missing: the state after import-missing series."""
-
-    def build(path: Path) -> None:
-        conn = new_database(path)
-        conn.execute("BEGIN")
-        for number, series in enumerate(fake.series.values(), start=1):
-            conn.execute(
-                "INSERT INTO series (id, tvdb_id, name, original_language, data_last_updated_at)"
-                " VALUES (?, ?, ?, ?, '2024-01-01 00:00:00')",
-                (number, series.id, series.name, series.original_language),
-            )
-            conn.executemany(
-                "INSERT INTO episodes (series_id, tvdb_id, season_number, number) VALUES (?, ?, ?, ?)",
-                (
-                    (number, episode_id, fake.episodes[episode_id].season, fake.episodes[episode_id].number)
-                    for episode_id in fake._series_eps[series.id]
-                ),
-            )
-        conn.execute("COMMIT")
-        conn.close()
-
-    return build
-
-
 def full_run_row(ctx: Context) -> Row:
     from tests.fakes.tvdb_server import FakeTvdb
 
@@ -175,7 +146,7 @@ def full_run_row(ctx: Context) -> Row:
     with FakeTvdb(api_key="bench-key") as fake:
         for index in range(series):
             fake.add_series(200_001 + index, episodes=EPISODES_PER_SERIES, seasons=5)
-        source = cached_database(f"full-run-{series}", build_full_run(fake))
+        source = cached_database(f"full-run-{series}", fake_database(fake))
         db = scratch_copy(source, "full-run.db")
         env = ctx.env(
             SERIESDATA_TVDB_URL=fake.url,

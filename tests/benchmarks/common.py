@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from seriesdata.storage.migrations import MIGRATIONS
 
@@ -129,6 +130,30 @@ def cached_database(name: str, build: Callable[[Path], None]) -> Path:
             Path(f"{partial}{suffix}").unlink(missing_ok=True)
         partial.rename(path)
     return path
+
+
+def fake_database(fake: Any, episodes_per_series: int | None = None) -> Callable[[Path], None]:
+    """A builder for the state after `import-missing series` against `fake`: every series imported,
+    its episodes (all, or the first `episodes_per_series`) recorded without data."""
+
+    def build(path: Path) -> None:
+        conn = new_database(path)
+        conn.execute("BEGIN")
+        for number, series in enumerate(fake.series.values(), start=1):
+            conn.execute(
+                "INSERT INTO series (id, tvdb_id, name, original_language, data_last_updated_at)"
+                " VALUES (?, ?, ?, ?, '2024-01-01 00:00:00')",
+                (number, series.id, series.name, series.original_language),
+            )
+            episodes = [fake.episodes[key] for key in fake._series_eps[series.id]][:episodes_per_series]
+            conn.executemany(
+                "INSERT INTO episodes (series_id, tvdb_id, season_number, number) VALUES (?, ?, ?, ?)",
+                ((number, episode.id, episode.season, episode.number) for episode in episodes),
+            )
+        conn.execute("COMMIT")
+        conn.close()
+
+    return build
 
 
 def scratch_copy(source: Path, name: str) -> Path:
