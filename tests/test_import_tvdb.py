@@ -208,3 +208,18 @@ def test_add_episode_then_import_it(with_tvdb: FakeTvdb, db_path: Path) -> None:
     assert cli("import-missing", "episodes").exit_code == 0
 
     assert query(db_path, "SELECT tvdb_id, name FROM episodes") == [(episode.id, episode.name)]
+
+
+def test_summary_names_the_failed_items_even_when_quiet(with_tvdb: FakeTvdb) -> None:
+    with_tvdb.add_series(81189, episodes=1)
+    cli("add", "series", "81189", "5", "6", "7", "8")
+
+    result = cli("import-missing", "series", "--quiet", "--workers", "1")
+
+    assert result.exit_code == 1 and result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert lines[0] == "SeriesDataJob for 1 of 5 series imported (0 remaining, 4 deferred)"
+    assert lines[1:4] == [
+        f"  series {n}: not found upstream (HTTP 404 for /v4/series/{n}/extended)" for n in (5, 6, 7)
+    ]
+    assert "seriesdata logs --status failed" in lines[4]

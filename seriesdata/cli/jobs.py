@@ -152,6 +152,10 @@ def report(output: Any, result: Any) -> None:
         output.warn(result.message)
     elif result.status in ("failed", "partial"):
         output.err.print(_styled(result.message, "red" if result.status == "failed" else "yellow"))
+        for failure in result.failures:  # on stderr even with --quiet: this is what cron mails
+            output.err.print(_styled(f"  {failure}", "dim"))
+        if result.context.get("failed", 0) > len(result.failures):
+            output.err.print(_styled("  … see: seriesdata logs --status failed", "dim"))
     else:
         output.info(result.message, style="green")
     context = result.context

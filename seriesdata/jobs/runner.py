@@ -43,6 +43,7 @@ from seriesdata.storage.models import db, precise_now, utcnow
 
 OUTAGE_THRESHOLD = 3  # consecutive items failing with ProviderUnavailable abort the run
 DRY_RUN_ITEMS_SHOWN = 1000
+FAILURES_SHOWN = 3
 
 
 class ProgressSink(Protocol):
@@ -83,6 +84,7 @@ class RunResult:
     interrupted: bool = False
     dry_run: bool = False
     items: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)  # "label: reason" of the first few failed items
 
     @property
     def exit_code(self) -> int:
@@ -116,6 +118,7 @@ class Tally:
     transient: list[tuple[Item, str]] = field(default_factory=list)
     abort_reason: str | None = None
     outage: bool = False
+    examples: list[str] = field(default_factory=list)  # the first few failures, for the summary
 
 
 class Runner:
@@ -299,8 +302,9 @@ class Runner:
         duration = time.monotonic() - began
         self._finish_run(run_id, status, message, context, duration, reason)
         return RunResult(
-            self.job.job_class, status, message, context, duration, run_id, interrupted=interrupted
-        )
+            self.job.job_class, status, message, context, duration, run_id, interrupted=interrupted,
+            failures=tally.examples,
+        )  # fmt: skip
 
     def _process(self, now: datetime, planned: int, tally: Tally) -> None:
         try:
@@ -392,6 +396,8 @@ class Runner:
             tally.consecutive_outages = 0
             return
         tally.failed += 1
+        if len(tally.examples) < FAILURES_SHOWN:
+            tally.examples.append(f"{item.label}: {error}")
         if isinstance(error, AuthError):
             tally.abort_reason = f"aborted: {error}"
         elif isinstance(error, ProviderUnavailable):
