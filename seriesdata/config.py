@@ -143,6 +143,8 @@ EXPECTED = {
     "retries": "a whole number of at least 1",
     "busy_timeout": "a number of seconds above 0",
     "backoff": "a number of seconds, 0 or more",
+    "tvmaze_rate_limit": "COUNT/SECONDS like 20/10, or 0 for no limit",
+    "tvdb_rate_limit": "COUNT/SECONDS like 100/10, or 0 for no limit",
 }
 
 
@@ -168,7 +170,8 @@ def load_settings(
     ]
     for source, values in layers:
         for key, raw in values.items():
-            setattr(settings, key, _parse(key, raw, source))
+            where = f"environment variable {env_name(key)}" if source == "environment" else source
+            setattr(settings, key, _parse(key, raw, where))
             settings.sources[key] = env_name(key) if source == "environment" else source
     return settings
 

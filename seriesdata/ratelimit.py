@@ -6,24 +6,36 @@ sets a cool-down (`provider_state`, key `cooldown_until`) that every later reque
 the next, waits out first.
 
 The limiter keeps its own sqlite3 connection: worker threads call it, and it must not borrow the writer
-thread's connection. Each decision is one short IMMEDIATE transaction.
+thread's connection. Each decision is one short IMMEDIATE transaction, so threads of one process and
+other processes see each other's requests; a thread lock serialises this process's threads on the one
+connection. Waiting happens outside both: workers that wake together simply decide one at a time.
+
+Times are wall-clock seconds (`time.time`), the only clock that processes share. If it steps back, rows
+from "the future" are moved to now, so a wait never exceeds one window; if it steps forward, old rows
+look expired a little early. Both are rare and bounded by one window.
 """
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
-from seriesdata.errors import ConfigError, Interrupted
+from seriesdata.errors import Interrupted, ProviderUnavailable
 
 # The server counts a request when it arrives, we count it when we send it; a request that takes a
 # little longer than the one before could make two requests look closer to the server than to us.
 MARGIN_SECONDS = 0.5
+# A cool-down longer than this (a 429 with a long Retry-After) fails requests at once instead of
+# keeping the job (and its lock) asleep; the next run tries again. Api gives up on such a 429 too.
+MAX_COOLDOWN_WAIT = 120.0
+POLL_SECONDS = 5.0  # longest single sleep, so a long wait still notices a changed database
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,17 +45,14 @@ class Limit:
 
     @classmethod
     def parse(cls, text: str) -> Limit:
-        """`COUNT/SECONDS` (e.g. `20/10`), or `0` for no limit."""
+        """`COUNT/SECONDS` (e.g. `20/10`), or `0` for no limit. Raises ValueError."""
         text = text.strip()
         if text == "0":
             return cls(0, 0.0)
         count, sep, seconds = text.partition("/")
-        try:
-            limit = cls(int(count), float(seconds))
-        except ValueError:
-            limit = None
-        if not sep or limit is None or limit.count < 0 or limit.seconds <= 0:
-            raise ConfigError(f"invalid rate limit {text!r}: expected COUNT/SECONDS like 20/10, or 0")
+        limit = cls(int(count), float(seconds))  # ValueError for "", "x", "1.5"
+        if not sep or limit.count < 0 or not math.isfinite(limit.seconds) or limit.seconds <= 0:
+            raise ValueError(text)
         return limit
 
     def __str__(self) -> str:
@@ -57,37 +66,65 @@ class RateLimiter:
         limit: Limit,
         db_path: Path | None = None,
         clock: Callable[[], float] = time.time,
+        margin: float = MARGIN_SECONDS,
+        max_cooldown_wait: float = MAX_COOLDOWN_WAIT,
     ) -> None:
         self.provider = provider
         self.limit = limit
         self.clock = clock
+        self.window = limit.seconds + margin
+        self.max_cooldown_wait = max_cooldown_wait
         self._lock = threading.Lock()
         self._memory: deque[float] = deque()
         self._cooldown_until = 0.0
         self._db: sqlite3.Connection | None = None
         if db_path is not None:
             self._db = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
+            # WAL without an fsync per request: losing the last request times in a power cut is harmless.
+            self._db.execute("PRAGMA synchronous = NORMAL")
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.close()
-            self._db = None
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None
 
     def acquire(self, stop: threading.Event | None = None) -> None:
-        """Block until one more request fits in the window (and any cool-down is over), then count it."""
+        """Block until one more request fits in the window (and any cool-down is over), then count it.
+
+        Raises ProviderUnavailable at once when a cool-down has longer than `max_cooldown_wait` to go,
+        and Interrupted when `stop` is set while waiting.
+        """
         stop = stop or threading.Event()
         while True:
-            with self._lock:
-                wait = self._try_take(self.clock())
+            wait = self.try_acquire()
             if wait <= 0:
                 return
-            if stop.wait(min(wait, 5.0)):
+            if stop.wait(min(wait, POLL_SECONDS)):
                 raise Interrupted("interrupted while waiting for the rate limit")
+
+    def try_acquire(self, now: float | None = None) -> float:
+        """Count one request and return 0 if it fits now, else return the seconds to wait first."""
+        with self._lock:
+            now = self.clock() if now is None else now
+            cooling = self._read_cooldown() - now
+            if cooling > 0:
+                wait = cooling
+            elif self._db is not None:
+                wait = self._take_in_db(now)
+            else:
+                wait = self._take_in_memory(now)
+        if cooling > self.max_cooldown_wait:
+            until = datetime.fromtimestamp(now + cooling).astimezone().strftime("%H:%M:%S")
+            raise ProviderUnavailable(
+                f"{self.provider} rate limited us (HTTP 429): cooling down until {until}, try again later"
+            )
+        return wait
 
     def cool_down(self, seconds: float) -> None:
         """Send nothing for `seconds` (after a 429), here and in every other process."""
-        until = self.clock() + max(seconds, 0.0)
         with self._lock:
+            until = self.clock() + max(seconds, 0.0)
             self._cooldown_until = max(self._cooldown_until, until)
             if self._db is not None:
                 self._db.execute(
@@ -96,10 +133,6 @@ class RateLimiter:
                     " max(CAST(value AS REAL), CAST(excluded.value AS REAL))",
                     (self.provider, repr(until)),
                 )
-
-    def cooldown_remaining(self) -> float:
-        with self._lock:
-            return max(0.0, self._read_cooldown() - self.clock())
 
     # --- internals (called with self._lock held) -------------------------------------------------
 
@@ -110,47 +143,54 @@ class RateLimiter:
             "SELECT value FROM provider_state WHERE provider = ? AND key = 'cooldown_until'",
             (self.provider,),
         ).fetchone()
-        stored = float(row[0]) if row else 0.0
+        stored = float(row[0]) if row and row[0] else 0.0
         return max(stored, self._cooldown_until)
 
-    def _try_take(self, now: float) -> float:
-        """Take a slot and return 0, or return how long to wait before trying again."""
-        if self._db is None:
-            return self._take_in_memory(now)
+    def _take_in_db(self, now: float) -> float:
+        """Take a slot in one IMMEDIATE transaction. A cool-down that another process sets between the
+        check in try_acquire and this transaction only delays the requests after this one."""
+        assert self._db is not None
         if not self.limit.count:
-            return self._read_cooldown() - now
-        db = self._db
+            return 0.0
+        db, provider = self._db, self.provider
         db.execute("BEGIN IMMEDIATE")
         try:
-            wait = self._read_cooldown() - now
+            # The clock stepped back (or another process's runs ahead): such rows count from now.
+            db.execute("UPDATE api_requests SET at = ? WHERE provider = ? AND at > ?", (now, provider, now))
+            expired = now - self.window
+            db.execute("DELETE FROM api_requests WHERE provider = ? AND at <= ?", (provider, expired))
+            wait = self._window_wait(now)
             if wait <= 0:
-                window = self.limit.seconds + MARGIN_SECONDS
-                db.execute(
-                    "DELETE FROM api_requests WHERE provider = ? AND at <= ?",
-                    (self.provider, now - window),
-                )
-                count, oldest = db.execute(
-                    "SELECT count(*), min(at) FROM api_requests WHERE provider = ?",
-                    (self.provider,),
-                ).fetchone()
-                if count >= self.limit.count:
-                    wait = oldest + window - now + 0.001
-            if wait <= 0:
-                db.execute("INSERT INTO api_requests (provider, at) VALUES (?, ?)", (self.provider, now))
+                db.execute("INSERT INTO api_requests (provider, at) VALUES (?, ?)", (provider, now))
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
         return wait
 
+    def _window_wait(self, now: float) -> float:
+        """0 if a slot is free, else until enough rows leave the window for one (more than one when
+        the limit was lowered since they were written)."""
+        assert self._db is not None
+        (count,) = self._db.execute(
+            "SELECT count(*) FROM api_requests WHERE provider = ?", (self.provider,)
+        ).fetchone()
+        if count < self.limit.count:
+            return 0.0
+        (leaving,) = self._db.execute(
+            "SELECT at FROM api_requests WHERE provider = ? ORDER BY at LIMIT 1 OFFSET ?",
+            (self.provider, count - self.limit.count),
+        ).fetchone()
+        return leaving + self.window - now + 0.001
+
     def _take_in_memory(self, now: float) -> float:
-        wait = self._cooldown_until - now
-        if wait > 0 or not self.limit.count:
-            return wait
-        window = self.limit.seconds + MARGIN_SECONDS
-        while self._memory and self._memory[0] <= now - window:
+        if not self.limit.count:
+            return 0.0
+        if self._memory and self._memory[-1] > now:  # the clock stepped back
+            self._memory = deque(min(at, now) for at in self._memory)
+        while self._memory and self._memory[0] <= now - self.window:
             self._memory.popleft()
         if len(self._memory) >= self.limit.count:
-            return self._memory[0] + window - now + 0.001
+            return self._memory[0] + self.window - now + 0.001
         self._memory.append(now)
         return 0.0

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from seriesdata.cli.state import JsonOption, QuietOption, VerboseOption, get_state
-from seriesdata.errors import ConfigError
 
 if TYPE_CHECKING:
     from seriesdata.jobs.definitions import JobDef
@@ -93,12 +92,12 @@ def run_job(
     """Run a job (import-missing, check-updates) and print its results; exits with the SPEC §3 code
     of the worst run."""
     from seriesdata.jobs.runner import Runner, RunOptions
-    from seriesdata.providers import make_provider
+    from seriesdata.providers import check_settings, make_provider
 
     state = get_state(ctx)
     output = state.output
     settings = state.settings()
-    check_credentials(settings)
+    check_settings(settings)
     db_path = state.open_db()
     options = RunOptions(
         limit=job.default_limit if limit is None else limit,
@@ -123,14 +122,6 @@ def run_job(
             exit_code = max(exit_code, result.exit_code)
     if exit_code:
         raise typer.Exit(exit_code)
-
-
-def check_credentials(settings: Any) -> None:
-    if settings.provider == "tvdb" and not settings.tvdb_api_key:
-        raise ConfigError(
-            "provider tvdb needs an API key: set SERIESDATA_TVDB_API_KEY (or tvdb_api_key in the "
-            "config file), or use --provider tvmaze"
-        )
 
 
 def report(output: Any, result: Any) -> None:

@@ -6,7 +6,17 @@ import threading
 from pathlib import Path
 
 from seriesdata.config import Settings
+from seriesdata.errors import ConfigError
 from seriesdata.providers.base import Provider
+
+
+def check_settings(settings: Settings) -> None:
+    """Fail before anything is written when the chosen provider cannot work (exit 2)."""
+    if settings.resolved_provider == "tvdb" and not settings.tvdb_api_key:
+        raise ConfigError(
+            "provider tvdb needs an API key: set SERIESDATA_TVDB_API_KEY (or tvdb_api_key in the "
+            "config file), or use --provider tvmaze"
+        )
 
 
 def make_provider(

@@ -21,7 +21,7 @@ import httpx
 
 from seriesdata import __version__
 from seriesdata.errors import AuthError, Interrupted, ItemError, NotFound, ProviderUnavailable
-from seriesdata.ratelimit import RateLimiter
+from seriesdata.ratelimit import MAX_COOLDOWN_WAIT, RateLimiter
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
@@ -33,7 +33,7 @@ class RetryPolicy:
     attempts: int = 4  # total tries per request, the first included
     backoff: float = 0.5  # seconds before the first retry; doubles each time, with full jitter
     max_backoff: float = 30.0
-    max_retry_after: float = 120.0  # a longer Retry-After gives up this request (and cools down)
+    max_retry_after: float = MAX_COOLDOWN_WAIT  # a longer Retry-After gives up (and cools down)
 
     def delay(self, retry: int) -> float:
         return random.uniform(self.backoff / 2, min(self.max_backoff, self.backoff * 2**retry))
