@@ -210,6 +210,26 @@ def test_a_429_cool_down_holds_for_the_next_process(with_tvmaze: FakeTvmaze, db_
     assert all_imported(db_path)[0] == 0
 
 
+def test_a_long_retry_after_stops_the_run_and_the_next_sends_nothing(
+    with_tvmaze: FakeTvmaze, db_path: Path
+) -> None:
+    """An hour's cool-down is not slept through (holding the job lock): both runs stop at once, say
+    until when, and hold nothing against the items."""
+    with_tvmaze.generate(5, 2, seasons=1, specials=0)
+    assert cli("add", "series", *(str(100_001 + i) for i in range(5))).exit_code == 0
+    with_tvmaze.fail_next(r"^/lookup/shows", 429, headers={"Retry-After": "3600"})
+
+    first = cli("import-missing", "series")
+    sent = with_tvmaze.count()
+    second = cli("import-missing", "series")
+
+    for result in (first, second):
+        assert result.exit_code == 1 and "cooling down until" in result.stderr
+    assert sent <= 4  # the 429, and what the other workers had in flight
+    assert with_tvmaze.count() == sent
+    assert query(db_path, "SELECT sum(attempts), count(next_attempt_at) FROM series") == [(0, 0)]
+
+
 # --- provider selection -----------------------------------------------------------------------------
 
 

@@ -1,7 +1,8 @@
 """Run one fake in the foreground: `python -m tests.fakes.serve --provider tvdb --demo`.
 
 The first stdout line is the base URL (flushed), so scripts can read it and point the CLI
-at the fake. Stops cleanly on SIGINT/SIGTERM.
+at the fake. Stops cleanly on SIGINT/SIGTERM, then prints on stderr how many requests it served and
+how many it refused with a 429 (e.g. to check a manual run kept to the rate limit).
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
             pass
     finally:
         server.stop()
+        hits = server.hits()
+        refused = sum(1 for hit in hits if hit.status == 429)
+        print(f"{len(hits)} requests served, {refused} answered 429", file=sys.stderr, flush=True)
     return 0
 
 
