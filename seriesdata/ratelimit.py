@@ -17,11 +17,11 @@ look expired a little early. Both are rare and bounded by one window.
 
 from __future__ import annotations
 
+import itertools
 import math
 import sqlite3
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,8 +29,8 @@ from pathlib import Path
 
 from seriesdata.errors import Interrupted, ProviderUnavailable
 
-# The server counts a request when it arrives, we count it when we send it; a request that takes a
-# little longer than the one before could make two requests look closer to the server than to us.
+# A request counts from when it is sent, and once answered from when it was answered: the server saw it
+# somewhere in between. The margin covers the requests still in flight when the next one is decided.
 MARGIN_SECONDS = 0.5
 # A cool-down longer than this (a 429 with a long Retry-After) fails requests at once instead of
 # keeping the job (and its lock) asleep; the next run tries again. Api gives up on such a 429 too.
@@ -75,7 +75,8 @@ class RateLimiter:
         self.window = limit.seconds + margin
         self.max_cooldown_wait = max_cooldown_wait
         self._lock = threading.Lock()
-        self._memory: deque[float] = deque()
+        self._memory: dict[int, float] = {}  # ticket -> time, without a database
+        self._tickets = itertools.count(1)
         self._cooldown_until = 0.0
         self._db: sqlite3.Connection | None = None
         if db_path is not None:
@@ -89,37 +90,35 @@ class RateLimiter:
                 self._db.close()
                 self._db = None
 
-    def acquire(self, stop: threading.Event | None = None) -> None:
+    def acquire(self, stop: threading.Event | None = None) -> int | None:
         """Block until one more request fits in the window (and any cool-down is over), then count it.
 
-        Raises ProviderUnavailable at once when a cool-down has longer than `max_cooldown_wait` to go,
-        and Interrupted when `stop` is set while waiting.
+        Returns a ticket for `done`. Raises ProviderUnavailable at once when a cool-down has longer than
+        `max_cooldown_wait` to go, and Interrupted when `stop` is set while waiting.
         """
         stop = stop or threading.Event()
         while True:
-            wait = self.try_acquire()
+            wait, ticket = self._try(None)
             if wait <= 0:
-                return
+                return ticket
             if stop.wait(min(wait, POLL_SECONDS)):
                 raise Interrupted("interrupted while waiting for the rate limit")
 
     def try_acquire(self, now: float | None = None) -> float:
         """Count one request and return 0 if it fits now, else return the seconds to wait first."""
+        return self._try(now)[0]
+
+    def done(self, ticket: int | None) -> None:
+        """The request was answered (or failed): from now on it counts from now, when the server has
+        surely seen it, however long it took to get there."""
+        if ticket is None:
+            return
         with self._lock:
-            now = self.clock() if now is None else now
-            cooling = self._read_cooldown() - now
-            if cooling > 0:
-                wait = cooling
-            elif self._db is not None:
-                wait = self._take_in_db(now)
-            else:
-                wait = self._take_in_memory(now)
-        if cooling > self.max_cooldown_wait:
-            until = datetime.fromtimestamp(now + cooling).astimezone().strftime("%H:%M:%S")
-            raise ProviderUnavailable(
-                f"{self.provider} rate limited us (HTTP 429): cooling down until {until}, try again later"
-            )
-        return wait
+            now = self.clock()
+            if self._db is not None:
+                self._db.execute("UPDATE api_requests SET at = max(at, ?) WHERE rowid = ?", (now, ticket))
+            elif ticket in self._memory:
+                self._memory[ticket] = max(self._memory[ticket], now)
 
     def cool_down(self, seconds: float) -> None:
         """Send nothing for `seconds` (after a 429), here and in every other process."""
@@ -134,7 +133,27 @@ class RateLimiter:
                     (self.provider, repr(until)),
                 )
 
-    # --- internals (called with self._lock held) -------------------------------------------------
+    # --- internals ------------------------------------------------------------------------------
+
+    def _try(self, now: float | None) -> tuple[float, int | None]:
+        """(0, ticket) when a slot was taken, else (seconds to wait, None)."""
+        with self._lock:
+            now = self.clock() if now is None else now
+            cooling = self._read_cooldown() - now
+            if cooling > 0:
+                taken: tuple[float, int | None] = (cooling, None)
+            elif not self.limit.count:
+                taken = (0.0, None)
+            elif self._db is not None:
+                taken = self._take_in_db(now)
+            else:
+                taken = self._take_in_memory(now)
+        if cooling > self.max_cooldown_wait:
+            until = datetime.fromtimestamp(now + cooling).astimezone().strftime("%H:%M:%S")
+            raise ProviderUnavailable(
+                f"{self.provider} rate limited us (HTTP 429): cooling down until {until}, try again later"
+            )
+        return taken
 
     def _read_cooldown(self) -> float:
         if self._db is None:
@@ -146,12 +165,10 @@ class RateLimiter:
         stored = float(row[0]) if row and row[0] else 0.0
         return max(stored, self._cooldown_until)
 
-    def _take_in_db(self, now: float) -> float:
+    def _take_in_db(self, now: float) -> tuple[float, int | None]:
         """Take a slot in one IMMEDIATE transaction. A cool-down that another process sets between the
-        check in try_acquire and this transaction only delays the requests after this one."""
+        check in _try and this transaction only delays the requests after this one."""
         assert self._db is not None
-        if not self.limit.count:
-            return 0.0
         db, provider = self._db, self.provider
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -159,14 +176,15 @@ class RateLimiter:
             db.execute("UPDATE api_requests SET at = ? WHERE provider = ? AND at > ?", (now, provider, now))
             expired = now - self.window
             db.execute("DELETE FROM api_requests WHERE provider = ? AND at <= ?", (provider, expired))
-            wait = self._window_wait(now)
+            wait, ticket = self._window_wait(now), None
             if wait <= 0:
-                db.execute("INSERT INTO api_requests (provider, at) VALUES (?, ?)", (provider, now))
+                cursor = db.execute("INSERT INTO api_requests (provider, at) VALUES (?, ?)", (provider, now))
+                ticket = cursor.lastrowid
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        return wait
+        return wait, ticket
 
     def _window_wait(self, now: float) -> float:
         """0 if a slot is free, else until enough rows leave the window for one (more than one when
@@ -183,14 +201,16 @@ class RateLimiter:
         ).fetchone()
         return leaving + self.window - now + 0.001
 
-    def _take_in_memory(self, now: float) -> float:
-        if not self.limit.count:
-            return 0.0
-        if self._memory and self._memory[-1] > now:  # the clock stepped back
-            self._memory = deque(min(at, now) for at in self._memory)
-        while self._memory and self._memory[0] <= now - self.window:
-            self._memory.popleft()
-        if len(self._memory) >= self.limit.count:
-            return self._memory[0] + self.window - now + 0.001
-        self._memory.append(now)
-        return 0.0
+    def _take_in_memory(self, now: float) -> tuple[float, int | None]:
+        times = self._memory
+        for ticket, at in list(times.items()):
+            if at > now:  # the clock stepped back
+                times[ticket] = now
+            elif at <= now - self.window:
+                del times[ticket]
+        if len(times) >= self.limit.count:
+            leaving = sorted(times.values())[len(times) - self.limit.count]
+            return leaving + self.window - now + 0.001, None
+        ticket = next(self._tickets)
+        times[ticket] = now
+        return 0.0, ticket

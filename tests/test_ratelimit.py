@@ -167,6 +167,27 @@ def test_a_process_run_right_after_another_waits_for_its_requests(db: Path) -> N
     assert limiter(db, clock).try_acquire() == pytest.approx(9.001)
 
 
+@pytest.mark.parametrize("shared", [True, False], ids=["database", "memory"])
+def test_an_answered_request_counts_from_its_answer(db: Path, shared: bool) -> None:
+    """The server saw a request between sending and answer: a slow one holds its slot until
+    a window after the answer, so no later request can look closer to the server than the limit."""
+    clock = Clock()
+    rl = limiter(db if shared else None, clock, "1/10")
+    ticket = rl.acquire(ClockStop(clock))
+    clock.now += 4  # the answer took 4 s
+    rl.done(ticket)
+    clock.now += 7  # 11 s after sending, 7 after the answer
+    assert rl.try_acquire() == pytest.approx(3.001)
+
+
+def test_api_marks_every_attempt_done(db: Path) -> None:
+    clock = Clock()
+    api, sent = api_with(db, clock, [httpx.Response(503), httpx.Response(200, json={})], latency=0.5)
+    api.get_json("shows/1")
+    assert len(sent) == 2
+    assert query(db, "SELECT at FROM api_requests ORDER BY at") == [(sent[0] + 0.5,), (sent[1] + 0.5,)]
+
+
 def test_a_limit_lowered_since_waits_for_enough_rows_to_leave(db: Path) -> None:
     clock = Clock()
     old = limiter(db, clock, "6/10")
@@ -274,12 +295,15 @@ def test_a_long_window_is_waited_out_not_failed(db: Path) -> None:
 # --- 429 through Api ----------------------------------------------------------------------------
 
 
-def api_with(db: Path, clock: Clock, answers: list[httpx.Response]) -> tuple[Api, list[float]]:
+def api_with(
+    db: Path, clock: Clock, answers: list[httpx.Response], latency: float = 0.0
+) -> tuple[Api, list[float]]:
     """An Api whose transport plays `answers` in order and notes the (fake) time of each request."""
     sent: list[float] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         sent.append(clock())
+        clock.now += latency
         return answers[len(sent) - 1]
 
     client = httpx.Client(base_url="https://api.tvmaze.com/", transport=httpx.MockTransport(handler))

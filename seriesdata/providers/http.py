@@ -98,7 +98,7 @@ class Api:
                 self._pause(self.retry.delay(attempt - 1))
             elif self.stop.is_set():  # stopping (signal or aborted run): send nothing new
                 raise Interrupted("interrupted")
-            self.limiter.acquire(self.stop)
+            ticket = self.limiter.acquire(self.stop)
             with self._count_lock:
                 self._count += 1
             try:
@@ -111,6 +111,8 @@ class Api:
                 continue
             except httpx.HTTPError as error:  # invalid URL, undecodable body, ...
                 raise ItemError(f"request failed: {type(error).__name__}") from None
+            finally:
+                self.limiter.done(ticket)  # the server has seen it by now, however slow it was
             status = response.status_code
             if status == 429:
                 wait = retry_after(response)
