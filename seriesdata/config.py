@@ -56,6 +56,11 @@ class Settings:
             return self.provider
         return "tvdb" if self.tvdb_api_key else "tvmaze"
 
+    @property
+    def provider_url(self) -> str:
+        """The base URL of the provider in use."""
+        return self.tvdb_url if self.resolved_provider == "tvdb" else self.tvmaze_url
+
     def secrets(self) -> list[str]:
         return [value for value in (self.tvdb_api_key, self.tvdb_pin) if value]
 

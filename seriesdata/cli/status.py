@@ -45,11 +45,11 @@ def status(
     if output.json_mode:
         output.json(report)
         return
-    url = settings.tvdb_url if provider == "tvdb" else settings.tvmaze_url
+    url = settings.provider_url
     output.line(f"Database: {path}")
     why = ""
     if settings.provider == "auto":
-        why = ", auto: " + ("a TheTVDB key is set" if provider == "tvdb" else "no TheTVDB key set")
+        why = ", auto: " + ("a TheTVDB key is set" if settings.tvdb_api_key else "no TheTVDB key set")
     output.line(f"Provider: {provider} ({url}{why})")
     output.table(
         ["", *(label for _, label in COUNT_COLUMNS)],

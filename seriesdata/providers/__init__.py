@@ -35,7 +35,7 @@ def make_provider(
     from seriesdata.redact import Redactor
 
     name = settings.resolved_provider
-    url = settings.tvdb_url if name == "tvdb" else settings.tvmaze_url
+    url = settings.provider_url
     limit = settings.tvdb_rate_limit if name == "tvdb" else settings.tvmaze_rate_limit
     api = Api(
         make_client(url, settings.timeout, connections=max(workers or settings.workers, 1)),
