@@ -257,7 +257,7 @@ def test_database_locked_by_another_writer(
         ("workers = true\n", "invalid workers"),
         ('provider = "imdb"\n', "invalid provider"),
         ('languages = "english"\n', "invalid languages"),
-        ('tvmaze_rate_limit = "fast"\n', "invalid rate limit 'fast'"),
+        ('tvmaze_rate_limit = "fast"\n', "invalid tvmaze_rate_limit 'fast'"),
         ("timeout = -1\n", "invalid timeout"),
         ("busy_timeout = 0\n", "invalid busy_timeout"),
         ("retries = 1.5\n", "invalid retries"),

@@ -198,7 +198,8 @@ def test_a_429_cool_down_holds_for_the_next_process(with_tvmaze: FakeTvmaze, db_
 
     first = run("import-missing", "series", env={"SERIESDATA_RETRIES": "1"})
     assert first.exit_code == 1
-    assert query(db_path, "SELECT count(*) FROM job_logs WHERE exception LIKE '%HTTP 429%'") == [(1,)]
+    failed = "SELECT count(*) FROM job_logs WHERE loggable_type = 'series' AND exception LIKE '%HTTP 429%'"
+    assert query(db_path, failed) == [(1,)]
     ((cooldown_until,),) = query(db_path, "SELECT value FROM provider_state WHERE key = 'cooldown_until'")
     second = run("import-missing", "series", "--retry-failed")
 
