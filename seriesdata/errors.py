@@ -63,6 +63,10 @@ class FeedGap(ProviderError):
     """The change feed cannot reach back as far as asked (TheTVDB: about 90 days, TVmaze: a month)."""
 
 
+class RateLimited(ProviderUnavailable):
+    """429s that outlasted every retry, or a cool-down too long to wait out now."""
+
+
 class ItemError(ProviderError):
     """This one item cannot be imported: a malformed or unexpected response, a 4xx other than 404."""
 

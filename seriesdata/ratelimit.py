@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from seriesdata.errors import Interrupted, ProviderUnavailable
+from seriesdata.errors import Interrupted, RateLimited
 
 # A request counts from when it is sent, and once answered from when it was answered: the server saw it
 # somewhere in between. The margin covers the requests still in flight when the next one is decided.
@@ -150,7 +150,7 @@ class RateLimiter:
                 taken = self._take_in_memory(now)
         if cooling > self.max_cooldown_wait:
             until = datetime.fromtimestamp(now + cooling).astimezone().strftime("%H:%M:%S")
-            raise ProviderUnavailable(
+            raise RateLimited(
                 f"{self.provider} rate limited us (HTTP 429): cooling down until {until}, try again later"
             )
         return taken

@@ -226,6 +226,7 @@ def test_a_long_retry_after_stops_the_run_and_the_next_sends_nothing(
 
     for result in (first, second):
         assert result.exit_code == 1 and "cooling down until" in result.stderr
+        assert "aborted: rate limited (" in result.stderr
     assert sent == 1  # the 429, then nothing
     assert with_tvmaze.count() == sent
     assert query(db_path, "SELECT sum(attempts), count(next_attempt_at) FROM series") == [(0, 0)]

@@ -32,6 +32,7 @@ from seriesdata.errors import (
     NotFound,
     ProviderError,
     ProviderUnavailable,
+    RateLimited,
 )
 from seriesdata.jobs.definitions import JobDef, Notes
 from seriesdata.jobs.lock import JobLock
@@ -115,7 +116,7 @@ class Tally:
     removed: int = 0  # refresh jobs: gone upstream (404), marked and kept
     coalesced: int = 0
     consecutive_outages: int = 0
-    transient: list[tuple[Item, str]] = field(default_factory=list)
+    transient: list[tuple[Item, ProviderUnavailable]] = field(default_factory=list)
     abort_reason: str | None = None
     outage: bool = False
     examples: list[str] = field(default_factory=list)  # the first few failures, for the summary
@@ -271,8 +272,7 @@ class Runner:
             # Too few items to reach the threshold, but every one met an outage: nothing shows the
             # provider was reachable, so it is an outage too (never charged).
             tally.outage = True
-            last_error = tally.transient[-1][1]
-            tally.abort_reason = tally.abort_reason or f"aborted: provider unreachable ({last_error})"
+            tally.abort_reason = tally.abort_reason or outage_reason(tally.transient[-1][1])
         if not tally.outage:
             self._charge_transient(tally)
         remaining, deferred = self.job.counts(self.clock())
@@ -401,10 +401,10 @@ class Runner:
         if isinstance(error, AuthError):
             tally.abort_reason = f"aborted: {error}"
         elif isinstance(error, ProviderUnavailable):
-            tally.transient.append((item, str(error)))
+            tally.transient.append((item, error))
             tally.consecutive_outages += 1
             if tally.consecutive_outages >= OUTAGE_THRESHOLD:
-                tally.abort_reason = f"aborted: provider unreachable ({error})"
+                tally.abort_reason = outage_reason(error)
                 tally.outage = True
         else:
             tally.consecutive_outages = 0
@@ -422,7 +422,7 @@ class Runner:
         now = self.clock()
         for item, error in tally.transient:
             with db.atomic():
-                catalogue.record_failure(self.job.entity, item, error, now, charge=True, not_found=False)
+                catalogue.record_failure(self.job.entity, item, str(error), now, charge=True, not_found=False)
 
     # --- job_logs --------------------------------------------------------------------------------
 
@@ -534,6 +534,11 @@ class Runner:
         if self._provider is None:
             self._provider = self.provider_factory(self.stop)
         return self._provider
+
+
+def outage_reason(error: ProviderUnavailable) -> str:
+    kind = "rate limited" if isinstance(error, RateLimited) else "provider unreachable"
+    return f"aborted: {kind} ({error})"
 
 
 def run_status(tally: Tally, reason: str | None) -> str:

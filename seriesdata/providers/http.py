@@ -20,11 +20,12 @@ from typing import Any
 import httpx
 
 from seriesdata import __version__
-from seriesdata.errors import AuthError, Interrupted, ItemError, NotFound, ProviderUnavailable
+from seriesdata.errors import AuthError, Interrupted, ItemError, NotFound, ProviderUnavailable, RateLimited
 from seriesdata.ratelimit import MAX_COOLDOWN_WAIT, RateLimiter
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
+RATE_LIMITED = "rate limited (HTTP 429)"
 USER_AGENT = f"seriesdata/{__version__} (+https://github.com/seriesdata/seriesdata)"
 
 
@@ -116,7 +117,7 @@ class Api:
             status = response.status_code
             if status == 429:
                 wait = retry_after(response)
-                last_problem = "rate limited (HTTP 429)"
+                last_problem = RATE_LIMITED
                 if wait is not None and wait > self.retry.max_retry_after:
                     self.limiter.cool_down(wait)
                     break
@@ -132,7 +133,8 @@ class Api:
             if status >= 400:
                 raise ItemError(f"HTTP {status} for {self._where(response)}{self._reason(response)}")
             return response
-        raise ProviderUnavailable(
+        unavailable = RateLimited if last_problem == RATE_LIMITED else ProviderUnavailable
+        raise unavailable(
             f"{self.client.base_url.host} unavailable: {last_problem} after {self.retry.attempts} attempts"
         )
 
