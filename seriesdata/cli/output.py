@@ -101,7 +101,16 @@ def status_text(status: str) -> Text:
 
 
 class RichProgress:
+    """One bar per run. `--until-done` runs several: each gets a fresh Rich Progress, because a reused
+    one keeps its finished tasks and its old height, and its next start erases the summary lines above."""
+
     def __init__(self, console: Console) -> None:
+        self._console = console
+        self._progress: Any = None
+        self._task: Any = None
+        self._ok = self._failed = 0
+
+    def start(self, total: int, description: str) -> None:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -111,6 +120,8 @@ class RichProgress:
             TimeRemainingColumn,
         )
 
+        self.stop()
+        self._ok = self._failed = 0
         self._progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -118,14 +129,9 @@ class RichProgress:
             TextColumn("[green]{task.fields[ok]} ok[/] [red]{task.fields[failed]} failed[/]"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
-            console=console,
+            console=self._console,
             transient=True,
         )
-        self._task: Any = None
-        self._ok = self._failed = 0
-
-    def start(self, total: int, description: str) -> None:
-        self._ok = self._failed = 0
         self._progress.start()
         self._task = self._progress.add_task(Text(description).plain, total=total or None, ok=0, failed=0)
 
@@ -137,7 +143,9 @@ class RichProgress:
         self._progress.update(self._task, advance=1, ok=self._ok, failed=self._failed)
 
     def stop(self) -> None:
-        self._progress.stop()
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
 
 
 def when(timestamp: str | None) -> str:

@@ -1,0 +1,45 @@
+"""What a person at a terminal sees: output details found by using the CLI as a new user would."""
+
+from __future__ import annotations
+
+import io
+import re
+
+from rich.console import Console
+
+from seriesdata.cli.output import RichProgress
+
+
+def screen(raw: str) -> list[str]:
+    """The lines a terminal shows after `raw`: enough of a VT100 for Rich's live display (CR, LF,
+    cursor up, erase line; other escapes dropped)."""
+    lines, row, col = [""], 0, 0
+    for token in re.findall(r"\x1b\[[0-9;?]*[A-Za-z]|\r|\n|[^\x1b\r\n]+", raw):
+        if token == "\r":
+            col = 0
+        elif token == "\n":
+            row, col = row + 1, 0
+            if row == len(lines):
+                lines.append("")
+        elif token == "\x1b[1A":
+            row = max(row - 1, 0)
+        elif token == "\x1b[2K":
+            lines[row] = ""
+        elif not token.startswith("\x1b"):
+            line = lines[row].ljust(col)
+            lines[row] = line[:col] + token + line[col + len(token) :]
+            col += len(token)
+    return [line.rstrip() for line in lines if line.strip()]
+
+
+def test_progress_bars_of_until_done_batches_leave_every_summary_line() -> None:
+    buffer = io.StringIO()
+    console = Console(file=buffer, force_terminal=True, width=100, color_system=None)
+    progress = RichProgress(console)
+    for batch in range(1, 4):
+        progress.start(20, "EpisodeDataJob episodes")
+        for _ in range(20):
+            progress.advance(True)
+        progress.stop()
+        console.print(f"batch {batch} done")
+    assert screen(buffer.getvalue()) == ["batch 1 done", "batch 2 done", "batch 3 done"]
