@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import re
+from pathlib import Path
 
 from rich.console import Console
 
 from seriesdata.cli.output import RichProgress
+from tests.helpers import cli
 
 
 def screen(raw: str) -> list[str]:
@@ -43,3 +45,17 @@ def test_progress_bars_of_until_done_batches_leave_every_summary_line() -> None:
         progress.stop()
         console.print(f"batch {batch} done")
     assert screen(buffer.getvalue()) == ["batch 1 done", "batch 2 done", "batch 3 done"]
+
+
+def test_cron_warns_when_the_database_directory_does_not_exist(tmp_path: Path) -> None:
+    db = tmp_path / "tv" / "seriesdata.db"
+    result = cli("--db", str(db), "cron")
+
+    assert result.exit_code == 0
+    assert f"--db {db} --quiet import-missing series" in result.stdout
+    assert f"warning: {db.parent} does not exist" in result.stderr
+    assert f"mkdir -p {db.parent}" in result.stderr
+
+    (tmp_path / "tv").mkdir()
+    assert cli("--db", str(db), "cron").stderr == ""
+    assert "mkdir -p" in cli("--db", str(db), "cron", "--log", str(tmp_path / "logs" / "sd.log")).stderr

@@ -51,6 +51,10 @@ def cron(
         tvdb_key_configured=bool(settings.tvdb_api_key),
         log=log.expanduser().absolute() if log else None,
     )
+    for path, what in ((setup.db, "the database"), (setup.log, "the log file")):
+        if path is not None and not path.parent.is_dir():  # every cron run would fail at 2 a.m.
+            output.warn(f"{path.parent} does not exist, so cron cannot create {what} there: "
+                        f"create it first (mkdir -p {path.parent})")  # fmt: skip
     lines = crontab(setup)
     if output.json_mode:
         output.json({"lines": lines})
