@@ -7,7 +7,8 @@
 #   examples/import-all.sh                  # series first, then episodes, 100 per batch
 #   BATCH=500 DELAY=2 examples/import-all.sh episodes
 #
-# Environment: SERIESDATA (the command, default `seriesdata`, e.g. "/opt/venv/bin/seriesdata" or
+# Environment: SERIESDATA (the command, default `seriesdata` from PATH, else this checkout's
+# .venv/bin/seriesdata; e.g. "/opt/venv/bin/seriesdata" or
 # "python3 -m seriesdata"), BATCH (items per run, default 100), DELAY (seconds between runs, default 0),
 # MAX_BATCHES (safety stop, default 10000), JQ (path to jq; empty = use python3 instead), and the usual
 # SERIESDATA_* settings (SERIESDATA_DB, SERIESDATA_TVDB_API_KEY, ...).
@@ -17,7 +18,17 @@
 # later); 130 interrupted (Ctrl-C / SIGTERM: the current run stops cleanly, what it wrote is kept).
 set -uo pipefail
 
+log() { printf '%s\n' "$*" >&2; }
+
+if [[ -z ${SERIESDATA:-} ]] && ! command -v seriesdata > /dev/null; then
+    venv_seriesdata="$(cd "$(dirname "$0")/.." && pwd)/.venv/bin/seriesdata"
+    [[ -x $venv_seriesdata ]] && SERIESDATA=$venv_seriesdata
+fi
 read -r -a SD <<< "${SERIESDATA:-seriesdata}"
+if ! command -v "${SD[0]}" > /dev/null; then
+    log "import-all: cannot run ${SD[0]}: set SERIESDATA=/path/to/seriesdata (or activate its venv)"
+    exit 2
+fi
 BATCH=${BATCH:-100}
 DELAY=${DELAY:-0}
 MAX_BATCHES=${MAX_BATCHES:-10000}
@@ -32,8 +43,6 @@ field() {
         "$PYTHON" -c 'import json, sys; v = json.loads(sys.argv[2]).get(sys.argv[1]); print("" if v is None else v)' "$1" "$2"
     fi
 }
-
-log() { printf '%s\n' "$*" >&2; }
 
 # Ctrl-C reaches seriesdata too (same process group): it finishes the item in hand, closes its run row
 # as failed and exits 130, which the loop below passes on.

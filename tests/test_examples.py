@@ -104,3 +104,10 @@ def test_crontab_example_matches_the_cron_command() -> None:
         if line[:1].isdigit():
             schedule, args = " ".join(line.split(" ", 5)[:5]), line.split(" --quiet ", 1)[1]
             assert f"{schedule} {EXAMPLE_COMMAND} --quiet {args}" in example
+
+
+def test_import_all_says_how_to_point_it_at_seriesdata(tmp_path: Path) -> None:
+    result = bash(EXAMPLES / "import-all.sh", env={"SERIESDATA": str(tmp_path / "bin" / "seriesdata")})
+
+    assert result.returncode == 2
+    assert "set SERIESDATA=/path/to/seriesdata" in result.stderr
