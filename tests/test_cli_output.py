@@ -59,3 +59,9 @@ def test_cron_warns_when_the_database_directory_does_not_exist(tmp_path: Path) -
     (tmp_path / "tv").mkdir()
     assert cli("--db", str(db), "cron").stderr == ""
     assert "mkdir -p" in cli("--db", str(db), "cron", "--log", str(tmp_path / "logs" / "sd.log")).stderr
+
+
+def test_check_updates_dry_run_help_says_refreshed_not_imported() -> None:
+    help_text = " ".join(cli("check-updates", "--help").stdout.split())
+    assert "List what would be refreshed" in help_text
+    assert "would be imported" not in help_text

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from seriesdata.cli.jobs import (
-    DryRunOption,
     EntityName,
     LimitOption,
     WaitOption,
@@ -24,7 +23,8 @@ def check_updates(
                      "is stale. [default: series 24, episodes 48]", show_default=False)] = None,
     limit: LimitOption = None,
     workers: WorkersOption = None,
-    dry_run: DryRunOption = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="List what would be refreshed (the "
+                       "change feed is read, nothing is recorded).")] = False,
     wait: WaitOption = None,
     changed_only: Annotated[bool | None, typer.Option("--changed-only/--all-stale", help="Refresh "
                             "only stale items whose series changed upstream (read from the "
