@@ -65,3 +65,11 @@ def test_check_updates_dry_run_help_says_refreshed_not_imported() -> None:
     help_text = " ".join(cli("check-updates", "--help").stdout.split())
     assert "List what would be refreshed" in help_text
     assert "would be imported" not in help_text
+
+
+def test_a_misspelt_entity_gets_one_plain_line() -> None:
+    result = cli("import-missing", "sereis")
+
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: Invalid value for 'entity': 'sereis'")
+    assert "Value error" not in result.stderr

@@ -71,6 +71,7 @@ def usage_failed(error: Any) -> None:
     context = getattr(error, "ctx", None)
     where = f" (see '{context.command_path} --help')" if context is not None else ""
     message = " ".join(error.format_message().split())  # Click wraps some messages over lines
+    message = message.replace(": Value error, ", ": ")  # Typer's validation prefix says nothing
     Output().error(f"{message}{where}")
     raise typer.Exit(EXIT_USAGE)
 
