@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.fakes.tvdb_server import FakeTvdb
 from tests.helpers import cli, dump, query
 
@@ -223,3 +225,20 @@ def test_summary_names_the_failed_items_even_when_quiet(with_tvdb: FakeTvdb) -> 
         f"  series {n}: not found upstream (HTTP 404 for /v4/series/{n}/extended)" for n in (5, 6, 7)
     ]
     assert "seriesdata logs --status failed" in lines[4]
+
+
+def test_a_changed_api_key_is_not_covered_by_the_old_keys_token(
+    with_tvdb: FakeTvdb, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_tvdb.add_series(81189, episodes=2)
+    with_tvdb.add_series(121361, episodes=2)
+    cli("add", "series", "81189")
+    assert cli("import-missing", "series").exit_code == 0
+    cli("add", "series", "121361")
+
+    monkeypatch.setenv("SERIESDATA_TVDB_API_KEY", "a-wrong-key")
+    result = cli("import-missing", "series")
+
+    assert result.exit_code == 1
+    assert "refused the API key" in result.stderr
+    assert with_tvdb.logins == 1  # the wrong key's login was refused; nothing was fetched with it

@@ -48,7 +48,8 @@ def make_provider(
         from seriesdata.providers.tvdb import TokenStore, TvdbProvider
         from seriesdata.storage.state import ProviderStateStore, StoredToken
 
-        tokens = StoredToken(ProviderStateStore(db_path, "tvdb")) if db_path else TokenStore()
+        credentials = f"{settings.tvdb_api_key or ''}\0{settings.tvdb_pin or ''}"
+        tokens = StoredToken(ProviderStateStore(db_path, "tvdb"), credentials) if db_path else TokenStore()
         return TvdbProvider(api, settings.tvdb_api_key, settings.tvdb_pin, settings.languages, tokens=tokens)
     from seriesdata.providers.tvmaze import TvmazeProvider
 

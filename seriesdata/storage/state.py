@@ -6,6 +6,7 @@ writer's; these calls are rare (once per run, or once per refused token).
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from pathlib import Path
 
@@ -46,13 +47,22 @@ class ProviderStateStore:
 
 
 class StoredToken:
-    """A TokenStore for TvdbProvider backed by `provider_state` (key `token`)."""
+    """A TokenStore for TvdbProvider backed by `provider_state` (keys `token` and `token_for`).
 
-    def __init__(self, store: ProviderStateStore) -> None:
+    The token is only handed back to the credentials it was issued for: `token_for` holds a short hash
+    of the key and PIN (never the key itself), so changing the key makes the next run log in with it
+    instead of quietly going on with the old key's token.
+    """
+
+    def __init__(self, store: ProviderStateStore, credentials: str = "") -> None:
         self.store = store
+        self.fingerprint = hashlib.sha256(f"seriesdata-token\0{credentials}".encode()).hexdigest()[:16]
 
     def load(self) -> str | None:
+        if self.store.get("token_for") != self.fingerprint:
+            return None
         return self.store.get("token")
 
     def save(self, token: str | None) -> None:
+        self.store.set("token_for", self.fingerprint if token else None)
         self.store.set("token", token)
