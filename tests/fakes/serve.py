@@ -49,7 +49,15 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
-    server.start()
+    try:
+        server.start()
+    except OSError as error:
+        print(
+            f"fake server: cannot listen on {args.host}:{args.port}: {error.strerror}"
+            " (try another --port, or --port 0 for a free one)",
+            file=sys.stderr,
+        )
+        return 1
     print(server.url, flush=True)
     try:
         while not done.wait(0.5):
