@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import random
 import socket
+import sqlite3
 from datetime import datetime, timedelta
 from email.utils import formatdate
 from pathlib import Path
@@ -563,3 +564,44 @@ def test_key_and_pin_never_leak(tmp_path: Path, db_path: Path, monkeypatch: pyte
     for path in tmp_path.rglob("*"):  # lock files, WAL, anything written next to the database
         if path.is_file():
             assert KEY.encode() not in path.read_bytes() and PIN.encode() not in path.read_bytes(), path
+
+
+def locked_limiter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rate limiter's own connection finds the database locked (another writer outlasted the wait)."""
+    from seriesdata.ratelimit import RateLimiter
+
+    def locked(self: RateLimiter) -> float:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(RateLimiter, "_read_cooldown", locked)
+
+
+def test_database_locked_in_a_worker_aborts_and_charges_nobody(
+    with_tvdb: FakeTvdb, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalogue(with_tvdb, tuple(range(1001, 1011)))
+    assert cli("import-missing", "series", "--limit", "1").exit_code == 0  # token stored: items are tried
+    locked_limiter(monkeypatch)
+
+    result, report = import_series()
+
+    assert result.exit_code == 1 and report["status"] == "failed" and report["imported"] == 0
+    assert report["reason"].startswith("aborted: ") and "is locked" in report["reason"]
+    assert report["processed"] < 9  # the first failure stops the run
+    assert_nothing_charged(db_path)
+    contexts = query(db_path, "SELECT context FROM job_logs WHERE run_id = ?", (report["job_log_id"],))
+    assert contexts and not any(json.loads(context)["charged"] for (context,) in contexts)
+
+
+def test_database_locked_before_the_first_item_fails_the_run_row(
+    with_tvdb: FakeTvdb, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalogue(with_tvdb)
+    locked_limiter(monkeypatch)  # the login, before any item, cannot be counted
+
+    result, report = import_series()
+
+    assert result.exit_code == 1 and (report["status"], report["processed"]) == ("failed", 0)
+    assert "is locked" in report["reason"]
+    assert run_row(db_path, report["job_log_id"])[0] == "failed"  # not left `started`
+    assert_nothing_charged(db_path)

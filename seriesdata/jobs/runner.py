@@ -5,12 +5,14 @@ its own transaction as it arrives. Failures are sorted by class:
   ItemError / NotFound   the item's fault: charged at once, it backs off.
   ProviderUnavailable    maybe an outage: charged only if the run was not aborted as one.
   AuthError              nobody's item: the run aborts, nothing is charged.
+  DatabaseError          nobody's item either (a worker's own connection failed): the same.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,7 +38,7 @@ from seriesdata.errors import (
 )
 from seriesdata.jobs.definitions import JobDef, Notes
 from seriesdata.jobs.lock import JobLock
-from seriesdata.jobs.work import Outcome, Planner, Unit, fetch
+from seriesdata.jobs.work import Outcome, Planner, Unit, failure, fetch
 from seriesdata.providers.base import EpisodeRecord, Provider, SeriesRecord
 from seriesdata.storage import catalogue, updates
 from seriesdata.storage.catalogue import Item
@@ -312,14 +314,10 @@ class Runner:
             prepare = getattr(provider, "prepare", None)
             if prepare is not None:
                 prepare()
-        except AuthError as error:
-            tally.abort_reason = f"aborted: {error}"
-            return
-        except (ProviderUnavailable, ItemError) as error:
-            tally.abort_reason = f"aborted: {error}"
-            tally.outage = True
-            return
         except Interrupted:
+            return
+        except (ProviderError, sqlite3.Error) as error:  # before any item: nothing to charge
+            tally.abort_reason = f"aborted: {failure(error)}"
             return
         units = self._units(provider, now, planned)
         workers = max(1, self.options.workers)
@@ -398,7 +396,7 @@ class Runner:
         tally.failed += 1
         if len(tally.examples) < FAILURES_SHOWN:
             tally.examples.append(f"{item.label}: {error}")
-        if isinstance(error, AuthError):
+        if isinstance(error, AuthError) or not isinstance(error, ProviderError):
             tally.abort_reason = f"aborted: {error}"
         elif isinstance(error, ProviderUnavailable):
             tally.transient.append((item, error))

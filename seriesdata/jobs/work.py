@@ -1,20 +1,22 @@
 """Units of work: what one worker thread fetches, and how a batch is cut into units.
 
 A unit is one series, one episode, or several episodes of one series filled by a single read of the
-series' episode list (coalescing). Fetching never touches the database: it returns `Outcome`s that the
+series' episode list (coalescing). Fetching never writes the catalogue: it returns `Outcome`s that the
 writer thread stores. `fetch` is callable without threads, which is how the tests drive it.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from seriesdata.errors import Interrupted, ItemError, ProviderError
+from seriesdata.errors import Interrupted, ItemError, SeriesdataError
 from seriesdata.providers.base import EpisodeRecord, Provider, SeriesRecord
 from seriesdata.storage.catalogue import Item
+from seriesdata.storage.db import translate
 
 Kind = Literal["series", "episode", "episodes"]
 
@@ -29,7 +31,7 @@ class Unit:
 class Outcome:
     item: Item
     record: SeriesRecord | EpisodeRecord | None = None
-    error: ProviderError | None = None
+    error: SeriesdataError | None = None  # see `failure`
     seconds: float = 0.0
     coalesced: bool = False
     interrupted: bool = False
@@ -75,6 +77,21 @@ def fetch(provider: Provider, unit: Unit) -> list[Outcome]:
     return outcomes
 
 
+def failure(error: Exception) -> SeriesdataError:
+    """What a worker's exception means for the run (the runner sorts outcomes by these classes).
+
+    The provider's own errors stand. A sqlite3 error comes from a connection of the worker's own (the
+    rate limiter's, the token store's): the database is not usable, which is no item's fault, so it
+    becomes a DatabaseError and aborts the run. Anything else is a bug or a response shape we did not
+    foresee: it fails this item only.
+    """
+    if isinstance(error, SeriesdataError):
+        return error
+    if isinstance(error, sqlite3.Error):
+        return translate(error, "the database")
+    return ItemError(f"internal error: {type(error).__name__}: {error}")
+
+
 def _fetch_one(provider: Provider, kind: Kind, item: Item) -> Outcome:
     try:
         if kind == "series":
@@ -83,10 +100,8 @@ def _fetch_one(provider: Provider, kind: Kind, item: Item) -> Outcome:
         return Outcome(item, provider.fetch_episode(item.episode))
     except Interrupted:
         return Outcome(item, interrupted=True)
-    except ProviderError as error:
-        return Outcome(item, error=error)
-    except Exception as error:  # a bug or a response shape we did not foresee: fail the item only
-        return Outcome(item, error=ItemError(f"internal error: {type(error).__name__}: {error}"))
+    except Exception as error:
+        return Outcome(item, error=failure(error))
 
 
 def _fetch_coalesced(provider: Provider, items: list[Item]) -> list[Outcome]:
@@ -95,13 +110,11 @@ def _fetch_coalesced(provider: Provider, items: list[Item]) -> list[Outcome]:
         records = provider.fetch_episodes(items[0].series)
     except Interrupted:
         return [Outcome(item, interrupted=True) for item in items]
-    except ItemError:
-        records = []  # e.g. the list is malformed: the single reads will say which items fail
-    except ProviderError as error:
-        return [Outcome(item, error=error) for item in items]
     except Exception as error:
-        records = []
-        _ = error
+        problem = failure(error)
+        if not isinstance(problem, ItemError):
+            return [Outcome(item, error=problem) for item in items]
+        records = []  # e.g. the list is malformed: the single reads will say which items fail
     index = _index(records)
     outcomes = []
     for item in items:
