@@ -196,6 +196,20 @@ def test_add_series_from_csv_file_and_stdin(db_path: Path, tmp_path: Path) -> No
     ]
 
 
+def test_add_series_import_imports_only_what_was_added(with_tvdb: FakeTvdb, db_path: Path) -> None:
+    present, waiting, new = with_tvdb.generate(series=3, episodes_per_series=2, specials=0)
+    assert cli("add", "series", str(present), "--import").exit_code == 0
+    assert cli("add", "series", str(waiting)).exit_code == 0  # missing, but not asked for below
+
+    result = cli("add", "series", str(present), str(new), "--import", "--json")
+
+    assert result.exit_code == 0, result.stderr
+    report = result.json()
+    assert (report["processed"], report["imported"], report["remaining"]) == (1, 1, 1)
+    imported = query(db_path, "SELECT tvdb_id FROM series WHERE data_last_updated_at IS NOT NULL ORDER BY 1")
+    assert imported == sorted([(present,), (new,)])
+
+
 def test_add_episode_then_import_it(with_tvdb: FakeTvdb, db_path: Path) -> None:
     series = with_tvdb.add_series(81189, episodes=3)
     cli("add", "series", "81189")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -66,26 +66,8 @@ IMPORT_MISSING = {
 
 def only(job: JobDef, tvdb_ids: list[int]) -> JobDef:
     """The same job restricted to the given series (what `add --import` runs right after adding)."""
-    from dataclasses import replace
 
     def select(now: datetime, retry_failed: bool) -> Iterator[list[Item]]:
-        items = catalogue.items_by_tvdb_id(job.entity, tvdb_ids)
-        yield [item for item in items if item.id in _missing_ids(job.entity, items)]
+        yield catalogue.missing_items_of(job.entity, tvdb_ids)
 
-    def counts(now: datetime) -> tuple[int, int]:
-        return job.counts(now)
-
-    return replace(job, select=select, counts=counts, default_limit=0)
-
-
-def _missing_ids(entity: Entity, items: list[Item]) -> set[int]:
-    from seriesdata.storage.models import db
-
-    if not items:
-        return set()
-    marks = ",".join("?" * len(items))
-    rows = db.execute_sql(
-        f"SELECT id FROM {entity.table} WHERE id IN ({marks}) AND data_last_updated_at IS NULL",
-        [item.id for item in items],
-    ).fetchall()
-    return {row[0] for row in rows}
+    return replace(job, select=select, default_limit=0)

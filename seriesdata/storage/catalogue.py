@@ -340,11 +340,14 @@ def add_episode(
         return int(cursor.lastrowid), True
 
 
-def items_by_tvdb_id(entity: Entity, tvdb_ids: Sequence[int]) -> list[Item]:
-    """Candidate items for the given series ids (used by `add --import`)."""
+def missing_items_of(entity: Entity, tvdb_ids: Sequence[int]) -> list[Item]:
+    """Items without data of the given series (TheTVDB ids), for `add --import`."""
     if not tvdb_ids:
         return []
     marks = ",".join("?" * len(tvdb_ids))
-    base = SELECT_SERIES if entity is SERIES else SELECT_EPISODES
-    rows = db.execute_sql(f"{base} WHERE s.tvdb_id IN ({marks}) ORDER BY s.id", list(tvdb_ids)).fetchall()
+    alias, base = ("s", SELECT_SERIES) if entity is SERIES else ("e", SELECT_EPISODES)
+    rows = db.execute_sql(
+        f"{base} WHERE s.tvdb_id IN ({marks}) AND {alias}.data_last_updated_at IS NULL ORDER BY s.id",
+        list(tvdb_ids),
+    ).fetchall()
     return [_item(entity, row) for row in rows]
