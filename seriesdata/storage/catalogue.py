@@ -74,7 +74,12 @@ SELECT_EPISODES = (
 )
 
 
-def _item(entity: Entity, row: Sequence) -> Item:
+def item_select(entity: Entity) -> tuple[str, str]:
+    """The table's alias and the SELECT whose rows `item_from_row` reads (add WHERE, ORDER BY...)."""
+    return ("s", SELECT_SERIES) if entity is SERIES else ("e", SELECT_EPISODES)
+
+
+def item_from_row(entity: Entity, row: Sequence) -> Item:
     series = SeriesRef(tvdb_id=row[3], tvmaze_id=row[4], original_language=row[5])
     episode = None
     if entity is EPISODES:
@@ -90,7 +95,7 @@ def missing_items(
     Items waiting out a retry delay are left out unless `retry_failed`. A chunk is read only when the
     previous one has been used up, so memory stays flat however many rows are missing.
     """
-    alias = "s" if entity is SERIES else "e"
+    alias = item_select(entity)[0]
     base = _missing_select(entity)
     due = "" if retry_failed else f" AND ({alias}.next_attempt_at IS NULL OR {alias}.next_attempt_at <= ?)"
     due_params = [] if retry_failed else [ts(now)]
@@ -107,7 +112,7 @@ def missing_items(
             rows += db.execute_sql(later, [attempts, *due_params, chunk - len(rows)]).fetchall()
         if not rows:
             return
-        yield [_item(entity, row) for row in rows]
+        yield [item_from_row(entity, row) for row in rows]
         attempts, last_id = rows[-1][1], rows[-1][0]
         if len(rows) < chunk:
             return
@@ -345,9 +350,9 @@ def missing_items_of(entity: Entity, tvdb_ids: Sequence[int]) -> list[Item]:
     if not tvdb_ids:
         return []
     marks = ",".join("?" * len(tvdb_ids))
-    alias, base = ("s", SELECT_SERIES) if entity is SERIES else ("e", SELECT_EPISODES)
+    alias, base = item_select(entity)
     rows = db.execute_sql(
         f"{base} WHERE s.tvdb_id IN ({marks}) AND {alias}.data_last_updated_at IS NULL ORDER BY s.id",
         list(tvdb_ids),
     ).fetchall()
-    return [_item(entity, row) for row in rows]
+    return [item_from_row(entity, row) for row in rows]

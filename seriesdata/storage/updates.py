@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from seriesdata.providers.base import Changes
-from seriesdata.storage.catalogue import SELECT_EPISODES, SELECT_SERIES, SERIES, Entity, Item, _item, ts
+from seriesdata.storage.catalogue import SERIES, Entity, Item, item_from_row, item_select, ts
 from seriesdata.storage.models import TIMESTAMP_FORMAT, db
 
 WATERMARK, COVERAGE = "feed_watermark", "feed_coverage"
@@ -50,10 +50,6 @@ class Staleness:
         return sql, [ts(self.expired_before), ts(self.known_since)]
 
 
-def _parts(entity: Entity) -> tuple[str, str]:
-    return ("s", SELECT_SERIES) if entity is SERIES else ("e", SELECT_EPISODES)
-
-
 def _deferred_sql(alias: str) -> str:
     """Stale items that wait: removed upstream, or waiting out a retry delay."""
     return f"({alias}.removed_upstream_at IS NOT NULL OR coalesce({alias}.next_attempt_at, '') > ?)"
@@ -67,7 +63,7 @@ def stale_items(
     Items that wait (removed upstream, failed recently) are taken only with `retry_failed`, and then
     whatever the feed says: the user asked for them.
     """
-    alias, base = _parts(entity)
+    alias, base = item_select(entity)
     base = base.replace(" FROM ", f", {alias}.data_last_updated_at FROM ", 1)  # the keyset's first half
     refresh, refresh_params = staleness.refresh_sql(alias)
     deferred = _deferred_sql(alias)
@@ -83,7 +79,7 @@ def stale_items(
         rows = db.execute_sql(sql, [ts(staleness.stale_before), *after, *wanted_params, chunk]).fetchall()
         if not rows:
             return
-        yield [_item(entity, row) for row in rows]
+        yield [item_from_row(entity, row) for row in rows]
         after = (rows[-1][-1], rows[-1][0])
         if len(rows) < chunk:
             return
@@ -95,7 +91,7 @@ def stale_counts(entity: Entity, now: datetime, staleness: Staleness) -> tuple[i
     remaining: to be refreshed (the next run may select them); deferred: waiting (removed upstream or
     failed recently); unchanged: stale, but the feed says their series did not change since.
     """
-    alias, _base = _parts(entity)
+    alias = item_select(entity)[0]
     join = "" if entity is SERIES else " JOIN series s ON s.id = e.series_id"
     refresh, refresh_params = staleness.refresh_sql(alias)
     deferred = _deferred_sql(alias)
