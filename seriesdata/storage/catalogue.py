@@ -201,24 +201,19 @@ def record_episode_list(series_id: int, episodes: Sequence[EpisodeRecord], inclu
         if row is not None:
             _update_identity(row, episode, by_slot)
         elif include_specials or not episode.is_special:
-            if episode.number is not None and slot in by_slot:
-                continue
-            if episode.tvdb_id is not None and _tvdb_id_taken(episode.tvdb_id):
-                continue  # listed under another series upstream too: keep the row we have
+            # A slot taken, or a tvdb_id listed under another series upstream too: keep the row we have.
             cursor = db.execute_sql(
                 "INSERT INTO episodes (series_id, tvdb_id, tvmaze_id, season_number, number, url)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 (series_id, episode.tvdb_id, episode.tvmaze_id, *slot, episode.url),
             )
+            if not cursor.rowcount:
+                continue
             new = (cursor.lastrowid, episode.tvdb_id, episode.tvmaze_id, *slot)
             if episode.number is not None:
                 by_slot[slot] = new
             added += 1
     return added
-
-
-def _tvdb_id_taken(tvdb_id: int) -> bool:
-    return db.execute_sql("SELECT 1 FROM episodes WHERE tvdb_id = ?", (tvdb_id,)).fetchone() is not None
 
 
 def _update_identity(row: Sequence, episode: EpisodeRecord, by_slot: dict) -> None:
