@@ -68,6 +68,7 @@ class RateLimiter:
         clock: Callable[[], float] = time.time,
         margin: float = MARGIN_SECONDS,
         max_cooldown_wait: float = MAX_COOLDOWN_WAIT,
+        busy_timeout: float = 15.0,  # seconds to wait for another writer's lock (Settings.busy_timeout)
     ) -> None:
         self.provider = provider
         self.limit = limit
@@ -80,7 +81,9 @@ class RateLimiter:
         self._cooldown_until = 0.0
         self._db: sqlite3.Connection | None = None
         if db_path is not None:
-            self._db = sqlite3.connect(db_path, timeout=30, isolation_level=None, check_same_thread=False)
+            self._db = sqlite3.connect(
+                db_path, timeout=busy_timeout, isolation_level=None, check_same_thread=False
+            )
             # WAL without an fsync per request: losing the last request times in a power cut is harmless.
             self._db.execute("PRAGMA synchronous = NORMAL")
 

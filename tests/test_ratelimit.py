@@ -6,7 +6,9 @@ exactly as two seriesdata runs would.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -225,6 +227,25 @@ def test_no_limit_records_nothing(db: Path) -> None:
     rl = limiter(db, Clock(), "0")
     assert all(rl.try_acquire() == 0 for _ in range(100))
     assert query(db, "SELECT count(*) FROM api_requests") == [(0,)]
+
+
+def test_the_limiter_waits_busy_timeout_for_a_locked_database(db: Path) -> None:
+    """Its own connection waits as long as the writer's (SERIESDATA_BUSY_TIMEOUT), not a fixed time."""
+    from seriesdata.providers import close_provider, make_provider
+
+    settings = load_settings({"provider": "tvmaze"}, env={"SERIESDATA_BUSY_TIMEOUT": "0.2"})
+    provider = make_provider(settings, db)
+    holder = sqlite3.connect(db, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        started = time.monotonic()
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            provider.api.limiter.acquire()  # type: ignore[attr-defined]
+        assert time.monotonic() - started < 5
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        close_provider(provider)
 
 
 def test_workers_waking_together_never_exceed_the_limit(db: Path) -> None:

@@ -39,7 +39,7 @@ def make_provider(
     limit = settings.tvdb_rate_limit if name == "tvdb" else settings.tvmaze_rate_limit
     api = Api(
         make_client(url, settings.timeout, connections=max(workers or settings.workers, 1)),
-        RateLimiter(name, limit, db_path),
+        RateLimiter(name, limit, db_path, busy_timeout=settings.busy_timeout),
         RetryPolicy(attempts=settings.retries, backoff=settings.backoff),
         stop=stop,
         redact=Redactor(settings.secrets()),
@@ -49,7 +49,8 @@ def make_provider(
         from seriesdata.storage.state import ProviderStateStore, StoredToken
 
         credentials = f"{settings.tvdb_api_key or ''}\0{settings.tvdb_pin or ''}"
-        tokens = StoredToken(ProviderStateStore(db_path, "tvdb"), credentials) if db_path else TokenStore()
+        store = ProviderStateStore(db_path, "tvdb", settings.busy_timeout) if db_path else None
+        tokens = StoredToken(store, credentials) if store else TokenStore()
         return TvdbProvider(api, settings.tvdb_api_key, settings.tvdb_pin, settings.languages, tokens=tokens)
     from seriesdata.providers.tvmaze import TvmazeProvider
 

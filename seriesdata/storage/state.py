@@ -12,9 +12,10 @@ from pathlib import Path
 
 
 class ProviderStateStore:
-    def __init__(self, db_path: Path, provider: str) -> None:
+    def __init__(self, db_path: Path, provider: str, busy_timeout: float = 15.0) -> None:
         self.db_path = db_path
         self.provider = provider
+        self.busy_timeout = busy_timeout
 
     def get(self, key: str) -> str | None:
         with self._connect() as conn:
@@ -43,7 +44,7 @@ class ProviderStateStore:
             conn.close()
 
     def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.db_path, timeout=30)
+        return sqlite3.connect(self.db_path, timeout=self.busy_timeout)
 
 
 class StoredToken:
