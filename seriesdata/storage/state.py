@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 
@@ -18,7 +19,7 @@ class ProviderStateStore:
         self.busy_timeout = busy_timeout
 
     def get(self, key: str) -> str | None:
-        with self._connect() as conn:
+        with closing(self._connect()) as conn:
             row = conn.execute(
                 "SELECT value FROM provider_state WHERE provider = ? AND key = ?",
                 (self.provider, key),
@@ -26,22 +27,18 @@ class ProviderStateStore:
         return row[0] if row else None
 
     def set(self, key: str, value: str | None) -> None:
-        conn = self._connect()
-        try:
-            with conn:
-                if value is None:
-                    conn.execute(
-                        "DELETE FROM provider_state WHERE provider = ? AND key = ?",
-                        (self.provider, key),
-                    )
-                else:
-                    conn.execute(
-                        "INSERT INTO provider_state (provider, key, value) VALUES (?, ?, ?)"
-                        " ON CONFLICT (provider, key) DO UPDATE SET value = excluded.value",
-                        (self.provider, key, value),
-                    )
-        finally:
-            conn.close()
+        with closing(self._connect()) as conn, conn:  # closed, after committing (or rolling back)
+            if value is None:
+                conn.execute(
+                    "DELETE FROM provider_state WHERE provider = ? AND key = ?",
+                    (self.provider, key),
+                )
+            else:
+                conn.execute(
+                    "INSERT INTO provider_state (provider, key, value) VALUES (?, ?, ?)"
+                    " ON CONFLICT (provider, key) DO UPDATE SET value = excluded.value",
+                    (self.provider, key, value),
+                )
 
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self.db_path, timeout=self.busy_timeout)
