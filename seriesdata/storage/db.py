@@ -14,7 +14,6 @@ from seriesdata.storage.models import db
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_SECONDS = 15.0
-_busy_timeout = BUSY_TIMEOUT_SECONDS  # the one in use, for the "locked" message
 
 
 def check_path(path: Path) -> None:
@@ -53,8 +52,6 @@ def _is_ours(path: Path) -> bool:
 
 def open_database(path: Path, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> SqliteDatabase:
     """Initialise the shared `db` on `path` and bring its schema up to date."""
-    global _busy_timeout
-    _busy_timeout = busy_timeout
     path = path.expanduser()
     check_path(path)
     if not db.is_closed():
@@ -94,7 +91,7 @@ def translate(error: Exception, path: Path | str) -> DatabaseError | UsageError:
     if "readonly" in text or "read-only" in text:
         return DatabaseError(f"{path} is read-only: cannot write to it")
     if "locked" in text or "busy" in text:
-        return DatabaseError(f"{path} is locked by another writer (waited {_busy_timeout:g} s); try again")
+        return DatabaseError(f"{path} is locked by another writer (waited {db.timeout:g} s); try again")
     if "unable to open" in text:
         return DatabaseError(f"cannot open {path}: check the path and its permissions")
     return DatabaseError(f"database error on {path}: {error}")
