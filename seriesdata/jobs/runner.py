@@ -211,8 +211,7 @@ class Runner:
 
     def _dry_select(self, now: datetime, notes: Notes) -> RunResult:
         remaining, deferred = self.job.counts(now)
-        selectable = remaining + (deferred if self.options.retry_failed else 0)
-        selected = min(self.options.limit, selectable) if self.options.limit else selectable
+        selected = self._planned(remaining, deferred)
         items: list[dict[str, Any]] = []
         if selected <= DRY_RUN_ITEMS_SHOWN:
             for chunk in self.job.select(now, self.options.retry_failed):
@@ -236,6 +235,11 @@ class Runner:
             message += " — " + "; ".join(notes.remarks)
         return RunResult(self.job.job_class, "success", message, context, dry_run=True, items=items)
 
+    def _planned(self, remaining: int, deferred: int) -> int:
+        """How many items a run takes: what it may select, up to --limit (0 = all)."""
+        selectable = remaining + (deferred if self.options.retry_failed else 0)
+        return min(self.options.limit, selectable) if self.options.limit else selectable
+
     def _prepare(self, now: datetime) -> Callable[[], Notes] | None:
         """The job's step before selection (check-updates reads the change feed), if it has one."""
         if self.job.prepare is None:
@@ -254,9 +258,7 @@ class Runner:
         if record is not None:
             with db.atomic():
                 notes = record()
-        remaining, deferred = self.job.counts(now)
-        selectable = remaining + (deferred if self.options.retry_failed else 0)
-        planned = min(self.options.limit, selectable) if self.options.limit else selectable
+        planned = self._planned(*self.job.counts(now))
         base_context = {
             "limit": self.options.limit,
             "workers": self.options.workers,
@@ -370,6 +372,7 @@ class Runner:
         item, error = outcome.item, outcome.error
         tally.processed += 1
         removed = self.job.refresh and isinstance(error, NotFound)
+        charged = isinstance(error, ItemError) and not removed
         log: tuple[str, str, str | None]  # status, message, exception
         with db.atomic():
             if error is None:
@@ -379,13 +382,12 @@ class Runner:
                 updates.mark_removed(self.job.entity, item, str(error), now)
                 log = ("failed", f"Removed upstream: {item.label} ({error}); its data is kept", str(error))
             else:
-                charge = isinstance(error, ItemError)
                 catalogue.record_failure(
                     self.job.entity, item, str(error), now,
-                    charge=charge, not_found=isinstance(error, NotFound),
+                    charge=charged, not_found=isinstance(error, NotFound),
                 )  # fmt: skip
                 log = ("failed", f"Failed {item.label}: {error}", str(error))
-            self._insert_item_log(item, outcome, *log)
+            self._insert_item_log(item, outcome, *log, charged=charged)
         self.progress.advance(error is None)
         if error is None or removed:
             tally.imported += error is None
@@ -464,7 +466,7 @@ class Runner:
             )
 
     def _insert_item_log(
-        self, item: Item, outcome: Outcome, status: str, message: str, exception: str | None
+        self, item: Item, outcome: Outcome, status: str, message: str, exception: str | None, charged: bool
     ) -> None:
         context: dict[str, Any] = {
             "tvdb_id": item.series.tvdb_id if item.episode is None else item.episode.tvdb_id,
@@ -476,8 +478,7 @@ class Runner:
             context["coalesced"] = True
         if outcome.error is not None:
             context["error_type"] = type(outcome.error).__name__
-            removed = self.job.refresh and isinstance(outcome.error, NotFound)
-            context["charged"] = isinstance(outcome.error, ItemError) and not removed
+            context["charged"] = charged
         stamp = precise_now()
         db.execute_sql(
             "INSERT INTO job_logs (job_class, status, message, context, exception, loggable_type,"
@@ -557,6 +558,3 @@ def describe(job: JobDef, item: Item) -> dict[str, Any]:
             number=item.episode.number,
         )
     return row
-
-
-__all__ = ["Runner", "RunOptions", "RunResult", "ProviderError"]
