@@ -54,7 +54,7 @@ def make_provider(
         return TvdbProvider(api, settings.tvdb_api_key, settings.tvdb_pin, settings.languages, tokens=tokens)
     from seriesdata.providers.tvmaze import TvmazeProvider
 
-    return TvmazeProvider(api, settings.languages, include_specials=include_specials)
+    return TvmazeProvider(api, include_specials=include_specials)
 
 
 def close_provider(provider: Provider) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from html.parser import HTMLParser
 from typing import Any
@@ -136,10 +135,8 @@ def feed_window(gap: timedelta) -> str | None:
 class TvmazeProvider:
     name = "tvmaze"
 
-    def __init__(self, api: Api, languages: Sequence[str] = ("eng",), include_specials: bool = False) -> None:
-        self.api = api
-        # Kept for symmetry with the other providers: TVmaze has one language per show, no choice.
-        self.languages = tuple(languages)
+    def __init__(self, api: Api, include_specials: bool = False) -> None:
+        self.api = api  # no languages: TVmaze has one per show, no choice
         self.include_specials = include_specials
         self._show_ids: dict[int, int] = {}  # TheTVDB id -> TVmaze id, from lookups
         self._lock = threading.Lock()

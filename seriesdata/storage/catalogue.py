@@ -246,7 +246,7 @@ def save_episode(item: Item, record: EpisodeRecord, now: datetime) -> None:
     """Write one episode's data; its identifying fields follow the provider where they do not clash."""
     values = (
         record.name, record.overview, record.aired, record.runtime, record.image_url,
-        coalesce_url(record.url), _translations(record.translations), ts(now), ts(now),
+record.url or None, _translations(record.translations), ts(now), ts(now),
     )  # fmt: skip
     data_sql = (
         "name = ?, overview = ?, aired = ?, runtime = ?, image_url = ?, url = coalesce(?, url),"
@@ -268,10 +268,6 @@ def save_episode(item: Item, record: EpisodeRecord, now: datetime) -> None:
             )
     except peewee.IntegrityError:
         db.execute_sql(f"UPDATE episodes SET {data_sql} WHERE id = ?", (*values, item.id))
-
-
-def coalesce_url(url: str | None) -> str | None:
-    return url or None
 
 
 def record_failure(
