@@ -42,14 +42,10 @@ class SeriesdataGroup(TyperGroup):
             fail(ctx, str(error), error.exit_code)
         except KeyboardInterrupt:
             fail(ctx, "interrupted", EXIT_INTERRUPTED)
-        except sqlite3.Error as error:
-            from seriesdata.storage.db import translate
-
-            fail(ctx, str(translate(error, _db_name(ctx))), 1)
         except Exception as error:
-            import peewee
+            import peewee  # here, not at the top: building the CLI stays light
 
-            if not isinstance(error, peewee.PeeweeException):
+            if not isinstance(error, sqlite3.Error | peewee.PeeweeException):
                 raise
             from seriesdata.storage.db import translate
 
