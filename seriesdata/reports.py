@@ -100,6 +100,7 @@ FILTERS = {
     "missing": "{a}.data_last_updated_at IS NULL",
     "imported": "{a}.data_last_updated_at IS NOT NULL",
     "failed": "{a}.data_last_updated_at IS NULL AND {a}.attempts > 0",
+    "removed": "{a}.removed_upstream_at IS NOT NULL",
 }
 _BOOKKEEPING = (
     "{a}.data_last_updated_at, {a}.attempts, {a}.last_error, {a}.last_attempt_at, {a}.next_attempt_at,"

@@ -275,6 +275,14 @@ def test_deleted_upstream_is_marked_not_deleted(with_tvdb: FakeTvdb, db_path: Pa
                      " WHERE s.tvdb_id = ? AND e.removed_upstream_at IS NOT NULL", (ids[0],))  # fmt: skip
     assert episodes == [(2,)]
 
+    # status and list show them: counted, marked beside the imported mark, and listed by --removed.
+    assert cli("status", "--json").json()["series"]["removed_upstream"] == 1
+    listed = cli("list", "series", "--removed", "--json").json()
+    assert [row["tvdb_id"] for row in listed] == [ids[0]]
+    table = cli("list", "series").stdout
+    assert table.count("removed upstream") == 1
+    assert [line for line in table.splitlines() if "removed upstream" in line][0].startswith(f"│ {ids[0]} ")
+
 
 def test_not_found_on_refresh_marks_removed_and_is_not_retried(with_tvdb: FakeTvdb, db_path: Path) -> None:
     ids = imported_library(with_tvdb, db_path, series=3)

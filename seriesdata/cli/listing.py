@@ -22,6 +22,8 @@ def list_rows(
     imported: Annotated[bool, typer.Option("--imported", help="Only rows with data.")] = False,
     failed: Annotated[bool, typer.Option("--failed", help="Only rows without data whose imports "
                       "failed (attempts > 0), with the last error.")] = False,
+    removed: Annotated[bool, typer.Option("--removed", help="Only rows removed upstream (deleted at "
+                       "the provider; their data is kept).")] = False,
     series: Annotated[str | None, typer.Option("--series", help="Only this series (TheTVDB id), or "
                       "its episodes.", metavar="TVDB_ID", show_default=False)] = None,
     limit: Annotated[int, typer.Option("--limit", min=0, help="Most rows to show; 0 = all.")
@@ -32,6 +34,8 @@ def list_rows(
 
     --json prints a JSON array of row objects (column names as in the database, plus `imported`).
 
+    Rows deleted at the provider show "removed upstream" beside the mark (--removed lists only those).
+
     Example: seriesdata list episodes --failed --series 81189
     """
     from seriesdata import reports
@@ -39,9 +43,12 @@ def list_rows(
 
     state = get_state(ctx)
     output = state.merge(json_mode, quiet, verbose)
-    chosen = [name for name, on in (("missing", missing), ("imported", imported), ("failed", failed)) if on]
+    flags = (("missing", missing), ("imported", imported), ("failed", failed), ("removed", removed))
+    chosen = [name for name, on in flags if on]
     if len(chosen) > 1:
-        raise UsageError(f"choose one of --missing, --imported, --failed (got {', '.join(chosen)})")
+        raise UsageError(
+            f"choose one of --missing, --imported, --failed, --removed (got {', '.join(chosen)})"
+        )
     series_id = parse_id(series) if series is not None else None
     state.open_db()
     if series_id is not None:
@@ -72,7 +79,10 @@ def render(output: Output, entity: str, rows: list[dict[str, Any]], show_errors:
         columns = ["series", "episode", "tvdb_id", "name", "aired", "imported", "updated (UTC)"]
         cells = [[r["series_tvdb_id"], _slot(r), r["tvdb_id"], r["name"], r["aired"]] for r in rows]
     for row, line in zip(rows, cells, strict=True):
-        line += [output.mark(row["imported"]), when(row["data_last_updated_at"])]
+        mark = output.mark(row["imported"])
+        if row["removed_upstream_at"] is not None:  # deleted at the provider: say so beside the mark
+            mark = Text.assemble(mark, Text(" removed upstream", style="yellow"))
+        line += [mark, when(row["data_last_updated_at"])]
         if show_errors:
             line += [row["attempts"] or "", _error(row), ago(row["next_attempt_at"], now) if row[
                 "data_last_updated_at"] is None else ""]  # fmt: skip
