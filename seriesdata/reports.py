@@ -26,6 +26,7 @@ RUN_JOBS = (
     *(job.job_class for job in IMPORT_MISSING.values()),
     *(check_updates[0] for check_updates in UPDATE_JOBS.values()),
 )
+ITEM_JOBS = tuple(dict.fromkeys(job.item_class for job in IMPORT_MISSING.values()))
 LOG_STATUSES = ("started", "success", "partial", "failed", "skipped")
 LOG_COLUMNS = (
     "id", "job_class", "status", "message", "context", "exception", "loggable_type", "loggable_id",
@@ -169,7 +170,8 @@ def log_rows(job: str | None = None, status: str | None = None, limit: int = 0) 
     sql = f"SELECT {', '.join(LOG_COLUMNS)} FROM job_logs"
     if where:
         sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY id DESC" + (" LIMIT ?" if limit else "")
+    # Newest run first, its own row above its items (walks the index job_logs_by_run, no sort).
+    sql += " ORDER BY coalesce(run_id, id) DESC, run_id IS NOT NULL, id DESC" + (" LIMIT ?" if limit else "")
     cursor = db.execute_sql(sql, [*params, *([limit] if limit else [])])
     return [dict(zip(LOG_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
 

@@ -165,7 +165,15 @@ JOB_LOG_COLUMNS = {
 def test_logs_newest_first_with_filters(library: FakeTvdb, db_path: Path) -> None:
     rows = cli("logs", "--json", "--limit", "0").json()
     assert len(rows) == query(db_path, "SELECT count(*) FROM job_logs")[0][0]
-    assert [row["id"] for row in rows] == sorted((row["id"] for row in rows), reverse=True)
+    # Newest run first; each run's own row above its item rows (although it was written first).
+    runs = [row for row in rows if row["run_id"] is None]
+    assert [row["id"] for row in runs] == sorted((row["id"] for row in runs), reverse=True)
+    for run_row in runs:
+        start = rows.index(run_row)
+        items = [row["id"] for row in rows[start + 1 :] if row["run_id"] == run_row["id"]]
+        own = [row for row in rows if row["run_id"] == run_row["id"]]
+        assert rows[start + 1 : start + 1 + len(items)] == own
+        assert items == sorted(items, reverse=True)
     assert JOB_LOG_COLUMNS <= set(rows[0])
 
     (failed,) = cli("logs", "--status", "failed", "--json").json()
@@ -182,7 +190,9 @@ def test_logs_table_and_bad_status(library: FakeTvdb) -> None:
     assert result.exit_code == 0
     assert "SeriesDataJob" in result.stdout and "Failed series 99999999" in result.stdout
     assert cli("logs", "--status", "broken").exit_code == 2
-    assert "No job_logs rows match" in cli("logs", "--job", "NoSuchJob").stderr
+    unknown = cli("logs", "--job", "NoSuchJob")
+    assert unknown.exit_code == 2 and "unknown job 'NoSuchJob'" in unknown.stderr
+    assert "No job_logs rows match" in cli("logs", "--job", "CheckSeriesDataUpdatesJob").stderr
 
 
 def test_logs_prune_deletes_old_rows_in_one_go(library: FakeTvdb, db_path: Path) -> None:
@@ -336,3 +346,33 @@ def test_json_outputs_are_single_documents(library: FakeTvdb) -> None:
         assert result.exit_code == 0
         json.loads(result.stdout)
         assert result.stdout.count("\n") == 1, args
+
+
+def test_m003_migrates_a_schema_2_database_and_logs_keep_working(db_path: Path) -> None:
+    """A file written by the previous version gains the logs index and keeps its rows."""
+    import sqlite3
+    from contextlib import closing
+
+    from seriesdata.storage import migrations
+
+    with closing(sqlite3.connect(db_path, isolation_level=None)) as conn:
+        conn.execute(
+            "CREATE TABLE schema_migrations (id INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT)"
+        )
+        conn.execute("BEGIN")
+        for number, step in enumerate(migrations.MIGRATIONS[:2], start=1):
+            step(conn)
+            conn.execute(
+                "INSERT INTO schema_migrations VALUES (?, ?, '2026-01-01 00:00:00')", (number, step.__name__)
+            )
+        conn.execute(
+            "INSERT INTO job_logs (job_class, status, message, created_at) VALUES"
+            " ('ImportMissingSeriesDataJob', 'success', 'old run', '2026-01-01 00:00:00')"
+        )
+        conn.execute("COMMIT")
+
+    rows = cli("logs", "--json").json()
+
+    assert [row["message"] for row in rows] == ["old run"]
+    assert query(db_path, "SELECT max(id) FROM schema_migrations") == [(3,)]
+    assert query(db_path, "SELECT count(*) FROM sqlite_master WHERE name = 'job_logs_by_run'") == [(1,)]

@@ -37,6 +37,9 @@ def logs(
     output = state.merge(json_mode, quiet, verbose)
     if ctx.invoked_subcommand is not None:
         return
+    known_jobs = (*reports.RUN_JOBS, *reports.ITEM_JOBS)
+    if job is not None and job.lower() not in {name.lower() for name in known_jobs}:
+        raise UsageError(f"unknown job {job!r}: expected one of {', '.join(known_jobs)}")
     if status is not None and status not in reports.LOG_STATUSES:
         raise UsageError(f"unknown status {status!r}: expected one of {', '.join(reports.LOG_STATUSES)}")
     state.open_db()

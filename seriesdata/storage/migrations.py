@@ -111,7 +111,20 @@ def m002_upstream_changes(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Migration] = [m001_initial, m002_upstream_changes]
+def m003_job_logs_by_run(conn: sqlite3.Connection) -> None:
+    """`logs`: newest run first, each run's row above its own item rows, without sorting the table.
+
+    A run row is written when the run starts, so by id alone it sorts below its items.
+    """
+    execute_script(
+        conn,
+        """
+        CREATE INDEX job_logs_by_run ON job_logs (coalesce(run_id, id) DESC, run_id IS NOT NULL, id DESC)
+        """,
+    )
+
+
+MIGRATIONS: list[Migration] = [m001_initial, m002_upstream_changes, m003_job_logs_by_run]
 
 
 def execute_script(conn: sqlite3.Connection, script: str) -> None:
