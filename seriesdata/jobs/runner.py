@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from seriesdata.errors import (
     EXIT_FAILED,
@@ -351,12 +351,12 @@ class Runner:
     def _units(self, provider: Provider, now: datetime, planned: int) -> Iterator[Unit]:
         taken = 0
         seen: set[int] = set()
-        kind = "series" if self.job.entity is catalogue.SERIES else "episodes"
+        kind: Literal["series", "episodes"] = "series" if self.job.entity is catalogue.SERIES else "episodes"
         for chunk in self.job.select(now, self.options.retry_failed):
             fresh = [item for item in chunk if item.id not in seen][: planned - taken]
             seen.update(item.id for item in fresh)
             taken += len(fresh)
-            sizes = {}
+            sizes: dict[int, int] = {}
             if kind == "episodes":
                 sizes = catalogue.episode_counts(sorted({item.series_id for item in fresh}))
             yield from Planner(provider, sizes).units(kind, fresh)
@@ -387,7 +387,8 @@ class Runner:
                     charge=charged, not_found=isinstance(error, NotFound),
                 )  # fmt: skip
                 log = ("failed", f"Failed {item.label}: {error}", str(error))
-            self._insert_item_log(item, outcome, *log, charged=charged)
+            status, message, exception = log
+            self._insert_item_log(item, outcome, status, message, exception, charged)
         self.progress.advance(error is None)
         if error is None or removed:
             tally.imported += error is None

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from seriesdata.errors import AuthError, FeedGap, ItemError, NotFound
 from seriesdata.providers.base import (
@@ -45,8 +45,16 @@ UPDATES_MAX_PAGES = 5000  # 2.5 million events: about 90 days of the whole site'
 TEXT_KEYS = ("name", "overview")
 
 
+class Tokens(Protocol):
+    """Where the token lives between runs: `storage.state.StoredToken` keeps it in the database."""
+
+    def load(self) -> str | None: ...
+
+    def save(self, token: str | None) -> None: ...
+
+
 class TokenStore:
-    """Where the token lives between runs (the database's `provider_state`); in memory by default."""
+    """Tokens kept in memory only (no database: a dry run, or tests)."""
 
     def __init__(self) -> None:
         self.token: str | None = None
@@ -67,14 +75,14 @@ class TvdbProvider:
         api_key: str | None,
         pin: str | None = None,
         languages: Sequence[str] = ("eng",),
-        tokens: TokenStore | None = None,
+        tokens: Tokens | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.api = api
         self._api_key = api_key
         self._pin = pin
         self.languages = tuple(languages)
-        self.tokens = tokens or TokenStore()
+        self.tokens: Tokens = tokens or TokenStore()
         self.clock = clock
         self._token: str | None = None
         self._login_lock = threading.Lock()
@@ -226,7 +234,8 @@ class TvdbProvider:
             yield body
             data = body.get("data")
             episodes = data.get("episodes") if isinstance(data, dict) else data
-            links = body.get("links") if isinstance(body.get("links"), dict) else {}
+            links = body.get("links")
+            links = links if isinstance(links, dict) else {}
             if not links.get("next") or not episodes:
                 return
         raise ItemError(f"{path} returned more than {max_pages} pages")
@@ -433,7 +442,7 @@ class _EpisodeTexts:
     def kept(self, languages: Sequence[str]) -> Translations:
         kept: Translations = {}
         for lang in languages:
-            texts = {key: value for key in TEXT_KEYS if (value := self.get(lang, key))}
+            texts: dict[str, str | None] = {key: value for key in TEXT_KEYS if (value := self.get(lang, key))}
             if texts:
                 kept[lang] = texts
         return kept

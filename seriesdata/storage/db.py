@@ -64,7 +64,7 @@ def open_database(path: Path, *, busy_timeout: float = BUSY_TIMEOUT_SECONDS) -> 
             "synchronous": "normal",  # safe with WAL: a crash loses no committed transaction's consistency
             "cache_size": -16000,
         },
-        timeout=busy_timeout,
+        timeout=busy_timeout,  # type: ignore[arg-type]  # sqlite3 takes fractions of a second
     )
     try:
         db.connect(reuse_if_open=True)
