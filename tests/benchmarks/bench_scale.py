@@ -124,7 +124,7 @@ def run(ctx: Context) -> list[Row]:
 
 def status_row(ctx: Context, db: Path, size: str) -> Row:
     probe = measure(["status", "--help"], ctx.env(), check=False)
-    if probe.code != 0:
+    if probe.exit_code != 0:
         return Row("status", f"{size} episodes", "n/a: no status command yet", "< 1 s", None)
     result = median_of(3, lambda: measure(["--db", str(db), "status", "--json"], ctx.env()))
     return Row(

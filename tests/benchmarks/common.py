@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from seriesdata.storage.migrations import MIGRATIONS
+from tests.helpers import Result
 
 # Bump when the generated databases change shape, so stale caches are rebuilt.
 BUILD_VERSION = 1
@@ -30,7 +31,7 @@ proc = subprocess.run(sys.argv[1:], capture_output=True)
 seconds = time.perf_counter() - started
 peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 peak = peak / 1024 if sys.platform != "darwin" else peak / 1024 / 1024
-print(json.dumps({"code": proc.returncode, "seconds": seconds, "peak_mb": peak,
+print(json.dumps({"exit_code": proc.returncode, "seconds": seconds, "peak_mb": peak,
                   "stdout": proc.stdout.decode(), "stderr": proc.stderr.decode()}))
 """
 
@@ -49,18 +50,11 @@ class Row:
 
 
 @dataclass
-class Measured:
-    code: int
-    seconds: float
-    peak_mb: float
-    stdout: str
-    stderr: str
+class Measured(Result):
+    """A CLI run's result (exit code, output, JSON helpers) plus its wall time and peak memory."""
 
-    def json(self) -> dict:
-        return json.loads(self.stdout)
-
-    def json_lines(self) -> list[dict]:
-        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+    seconds: float = 0.0
+    peak_mb: float = 0.0
 
 
 @dataclass
@@ -93,8 +87,8 @@ def measure(args: Sequence[str], env: dict[str, str], check: bool = True) -> Mea
         check=True,
     )
     result = Measured(**json.loads(proc.stdout))
-    if check and result.code != 0:
-        raise RuntimeError(f"seriesdata {' '.join(args)} exited {result.code}: {result.stderr.strip()}")
+    if check and result.exit_code != 0:
+        raise RuntimeError(f"seriesdata {' '.join(args)} exited {result.exit_code}: {result.stderr.strip()}")
     return result
 
 
